@@ -1,0 +1,28 @@
+// The Brevitas-style quantizer slots every quant module has (weight / input / output), and the
+// helpers that create and apply them. An empty slot leaves that tensor in full precision.
+#pragma once
+
+#include <torch/nn/module.h>
+
+#include <optional>
+#include <string>
+
+#include "quantizers/quantizer.h"
+#include "quantizers/recipe.h"
+
+namespace ternary {
+
+// Registers a Quantizer for `spec` under `name` (nullptr holder when spec is empty); when
+// `weight` is given, sizes and initialises its learned parameters from it.
+Quantizer make_quantizer_slot(torch::nn::Module& owner, const std::string& name,
+                              const std::optional<QuantizerSpec>& spec, const at::Tensor& weight = {});
+
+// q(x) when the slot holds a quantizer, else x.
+inline at::Tensor apply_slot(Quantizer& quantizer, const at::Tensor& x) {
+  return quantizer ? quantizer->forward(x) : x;
+}
+
+// "ternary/tensor/absmean/implicit/ste" or "none", for reports.
+std::string describe_slot(const std::optional<QuantizerSpec>& spec);
+
+}  // namespace ternary

@@ -1,0 +1,65 @@
+#include "quantizers/fused_fake_quant.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <torch/autograd.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace ternary {
+namespace {
+
+// Compiled for several ISAs; the loader picks the best the CPU has (GCC function multiversioning).
+// nearbyintf rounds half to even like at::round, and x / s is the same IEEE division as the
+// reference, so the result is bit-identical.
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void fake_quant_row(const float* x, float* out, int64_t n, float scale, float lo, float hi) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float code = std::min(std::max(std::nearbyintf(x[i] / scale), lo), hi);
+    out[i] = code * scale;
+  }
+}
+
+struct FusedFakeQuant : torch::autograd::Function<FusedFakeQuant> {
+  static at::Tensor forward(torch::autograd::AutogradContext*, const at::Tensor& rows, const at::Tensor& scale,
+                            int64_t min_code, int64_t max_code) {
+    const at::Tensor x = rows.contiguous();
+    const at::Tensor s = scale.contiguous().to(at::kFloat);
+    at::Tensor out = at::empty_like(x);
+    const int64_t n_rows = x.size(0), cols = x.size(1);
+    const float* xp = x.const_data_ptr<float>();
+    const float* sp = s.const_data_ptr<float>();
+    float* op = out.data_ptr<float>();
+    const float lo = static_cast<float>(min_code), hi = static_cast<float>(max_code);
+    // Split the flat element range, not rows: a per-tensor scale is a single huge row.
+    at::parallel_for(0, n_rows * cols, 1 << 16, [&](int64_t begin, int64_t end) {
+      while (begin < end) {
+        const int64_t row = begin / cols;
+        const int64_t row_end = std::min(end, (row + 1) * cols);
+        fake_quant_row(xp + begin, op + begin, row_end - begin, sp[row], lo, hi);
+        begin = row_end;
+      }
+    });
+    return out;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext*,
+                                                 torch::autograd::variable_list grad) {
+    return {grad[0], {}, {}, {}};
+  }
+};
+
+}  // namespace
+
+bool fused_fake_quant_applies(const QuantizerSpec& spec, const at::Tensor& x) {
+  return x.scalar_type() == at::kFloat && x.device().is_cpu() && !spec.scale.learned &&
+         !spec.explicit_threshold() && spec.levels.kind != LevelKind::kBinary &&
+         spec.gradient == GradientEstimator::kSte;
+}
+
+at::Tensor fused_fake_quant(const at::Tensor& rows, const at::Tensor& scale, int64_t min_code, int64_t max_code) {
+  return FusedFakeQuant::apply(rows, scale, min_code, max_code);
+}
+
+}  // namespace ternary

@@ -1,0 +1,20 @@
+// Fast path for the most used quantizers (BitNet weights, int8 per-token activations): a per-row
+// statistic scale, then q = clamp(round(x / s), lo, hi) * s in one multithreaded, vectorized pass,
+// with the straight-through (identity) gradient and nothing saved for backward.
+// Bit-identical to QuantizerImpl::forward_reference; tests/quantizers/fused_fake_quant_test.cpp.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include "quantizers/quantizer_spec.h"
+
+namespace ternary {
+
+// True when `spec` on `x` can take the fused path: float32, statistic (not learned) scale,
+// implicit threshold, round-to-nearest levels (ternary / int / uint), plain STE.
+bool fused_fake_quant_applies(const QuantizerSpec& spec, const at::Tensor& x);
+
+// rows: (rows, cols) contiguous float32 view; scale: (rows, 1) from scale_statistic.
+at::Tensor fused_fake_quant(const at::Tensor& rows, const at::Tensor& scale, int64_t min_code, int64_t max_code);
+
+}  // namespace ternary
