@@ -14,7 +14,10 @@ namespace ternary {
 // implicit threshold, round-to-nearest levels (ternary / int / uint), plain STE.
 bool fused_fake_quant_applies(const QuantizerSpec& spec, const at::Tensor& x);
 
-// rows: (rows, cols) contiguous float32 view; scale: (rows, 1) from scale_statistic.
-at::Tensor fused_fake_quant(const at::Tensor& rows, const at::Tensor& scale, int64_t min_code, int64_t max_code);
+// rows: (rows, cols) float32; scale: (rows, 1) from scale_statistic. When `reusable_buffer` is
+// given, the result is written into its memory if nothing else still references it (the caller
+// keeps the buffer between steps), else into a new allocation that becomes the buffer.
+at::Tensor fused_fake_quant(const at::Tensor& rows, const at::Tensor& scale, int64_t min_code, int64_t max_code,
+                            at::Tensor* reusable_buffer = nullptr);
 
 }  // namespace ternary

@@ -121,7 +121,7 @@ at::Tensor QuantizerImpl::forward(const at::Tensor& x) {
   const at::Tensor rows = x.reshape({n_rows, cols});
   if (fused_fake_quant_applies(spec_, x)) {
     const at::Tensor s = scale_statistic(rows.detach(), spec_.scale.statistic, spec_.levels, {}, spec_.scale.eps);
-    return finish(x, fused_fake_quant(rows, s, spec_.levels.min_code(), spec_.levels.max_code()));
+    return finish(x, fused_fake_quant(rows, s, spec_.levels.min_code(), spec_.levels.max_code(), &fused_output_buffer_));
   }
   return finish(x, quantize_rows_reference(rows, row_params(rows)));
 }

@@ -61,6 +61,7 @@ class QuantizerImpl : public torch::nn::Cloneable<QuantizerImpl> {
   at::Tensor finish(const at::Tensor& x, const at::Tensor& q_rows) const;
 
   QuantizerSpec spec_;
+  at::Tensor fused_output_buffer_;  // memory the fused path reuses across steps (not state)
   int64_t learned_rows_ = 1;  // rows of the learned parameters, set by attach()
   double warmup_lambda_ = 1.0;
 };

@@ -1,0 +1,13 @@
+// The suites ternary-bench runs; each prints one JSON line per case.
+#pragma once
+
+namespace ternary::bench {
+
+struct Options {
+  int repeats = 10;  // timed iterations per case; the median is reported
+  int threads = 0;   // 0 = LibTorch's default
+};
+
+int run_quantlinear(const Options& options);
+
+}  // namespace ternary::bench

@@ -1,0 +1,37 @@
+// ternary-bench: one JSON object per measured case, each with its baseline measured in the same
+// run and the ratio. Usage: ternary-bench [quantlinear] [--repeats N] [--threads N]
+#include <ATen/Parallel.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "bench/bench_cases.h"
+
+int main(int argc, char** argv) try {
+  ternary::bench::Options options;
+  std::string suite = "all";
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--repeats" && i + 1 < argc) {
+      options.repeats = std::stoi(argv[++i]);
+    } else if (arg == "--threads" && i + 1 < argc) {
+      options.threads = std::stoi(argv[++i]);
+    } else if (arg == "--help" || arg == "-h") {
+      std::puts("usage: ternary-bench [quantlinear|all] [--repeats N] [--threads N]");
+      return 0;
+    } else if (arg.rfind("--", 0) == 0) {
+      throw std::invalid_argument("unknown option '" + arg + "' (see --help)");
+    } else {
+      suite = arg;
+    }
+  }
+  if (options.threads > 0) at::set_num_threads(options.threads);
+  if (suite == "quantlinear" || suite == "all") return ternary::bench::run_quantlinear(options);
+  throw std::invalid_argument("unknown suite '" + suite + "' (known: quantlinear, all)");
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "ternary-bench: %s\n", e.what());
+  return 2;
+}
