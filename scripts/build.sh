@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 TORCH_ROOT="$(scripts/setup.sh | tail -n 1)"
 BUILD_DIR="${TERNARY_BUILD_DIR:-build}"
 # The PCH's timestamps and __DATE__ do not change our objects; let ccache reuse them.
+# Paths relative to the checkout, so a fresh clone (CI) hits the cache too.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
 export CCACHE_SLOPPINESS="${CCACHE_SLOPPINESS:-pch_defines,time_macros,include_file_mtime,include_file_ctime}"
 export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-5G}"
 JOBS="${TERNARY_JOBS:-$(nproc)}"
