@@ -1,0 +1,148 @@
+#include "optim/blockwise_optimizer.h"
+
+#include <ATen/ATen.h>
+#include <c10/util/BFloat16.h>
+
+#include "optim/blockwise_update.h"
+#include "optim/dynamic_map.h"
+#include "optim/update_rules.h"
+
+namespace ternary {
+namespace {
+
+int64_t tensor_bytes(const at::Tensor& t) { return t.defined() ? t.numel() * t.element_size() : 0; }
+
+}  // namespace
+
+int64_t Blockwise8bitParamState::bytes() const {
+  return tensor_bytes(state1()) + tensor_bytes(absmax1()) + tensor_bytes(state2()) + tensor_bytes(absmax2());
+}
+
+void Blockwise8bitParamState::serialize(torch::serialize::OutputArchive& archive) const {
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(step);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(state1);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(absmax1);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(state2);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(absmax2);
+}
+
+void Blockwise8bitParamState::serialize(torch::serialize::InputArchive& archive) {
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(int64_t, step);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(at::Tensor, state1);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(at::Tensor, absmax1);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(at::Tensor, state2);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(at::Tensor, absmax2);
+}
+
+int64_t Blockwise8bitOptimizer::state_bytes() const {
+  int64_t total = 0;
+  for (const auto& [key, state] : state_) total += static_cast<const Blockwise8bitParamState&>(*state).bytes();
+  return total;
+}
+
+void Blockwise8bitOptimizer::check_param(const at::Tensor& param, const char* optimizer_name) {
+  TORCH_CHECK(param.device().is_cpu(), optimizer_name, ": parameters must be CPU tensors in this build, got ",
+              param.device());
+  TORCH_CHECK(param.scalar_type() == at::kFloat || param.scalar_type() == at::kBFloat16, optimizer_name,
+              ": parameters must be float32 or bfloat16, got ", param.scalar_type());
+  TORCH_CHECK(param.is_contiguous(), optimizer_name, ": parameters must be contiguous");
+}
+
+void Blockwise8bitOptimizer::restore_group_options(const std::vector<torch::optim::OptimizerParamGroup>& groups) {
+  for (size_t i = 0; i < groups.size() && i < param_groups_.size(); ++i)
+    if (groups[i].has_options())
+      param_groups_[i].set_options(static_cast<const torch::optim::OptimizerOptions&>(groups[i].options()).clone());
+}
+
+Blockwise8bitParamState& Blockwise8bitOptimizer::state_for(const at::Tensor& param, int num_states,
+                                                           int64_t min_8bit_size) {
+  void* key = param.unsafeGetTensorImpl();
+  auto found = state_.find(key);
+  if (found != state_.end()) return static_cast<Blockwise8bitParamState&>(*found->second);
+  auto state = std::make_unique<Blockwise8bitParamState>();
+  const int64_t n = param.numel();
+  const auto fp32 = at::TensorOptions().dtype(at::kFloat);
+  for (int k = 0; k < num_states; ++k) {
+    at::Tensor values, absmax;
+    if (n >= min_8bit_size) {
+      // Zero state: every code is the map's 0 with absmax 0.
+      const uint8_t zero = (k == 0 ? DynamicCodebook::signed_map() : DynamicCodebook::unsigned_map()).zero_code();
+      values = at::full({n}, zero, at::TensorOptions().dtype(at::kByte));
+      absmax = at::zeros({state_blocks(n)}, fp32);
+    } else {
+      values = at::zeros(param.sizes(), fp32);
+    }
+    if (k == 0) state->state1(values).absmax1(absmax);
+    else state->state2(values).absmax2(absmax);
+  }
+  auto& ref = *state;
+  state_[key] = std::move(state);
+  return ref;
+}
+
+template <typename Rule>
+void Blockwise8bitOptimizer::apply_rule(at::Tensor& param, Blockwise8bitParamState& state, const Rule& rule) {
+  const at::Tensor grad = param.grad().to(param.scalar_type()).contiguous();
+  const int64_t n = param.numel();
+  const bool two = Rule::kStates == 2;
+  auto run = [&](auto* p, const auto* g) {
+    if (state.quantized()) {
+      QuantizedState s1{state.state1().data_ptr<uint8_t>(), state.absmax1().data_ptr<float>()};
+      QuantizedState s2{two ? state.state2().data_ptr<uint8_t>() : nullptr,
+                        two ? state.absmax2().data_ptr<float>() : nullptr};
+      if (reference_kernel_) reference_blockwise_step(p, g, n, s1, s2, rule);
+      else fused_blockwise_step(p, g, n, s1, s2, rule);
+    } else {
+      fp32_state_step(p, g, n, state.state1().data_ptr<float>(), two ? state.state2().data_ptr<float>() : nullptr,
+                      rule);
+    }
+  };
+  if (param.scalar_type() == at::kFloat) {
+    run(param.data_ptr<float>(), grad.const_data_ptr<float>());
+  } else {
+    run(param.data_ptr<c10::BFloat16>(), grad.const_data_ptr<c10::BFloat16>());
+  }
+}
+
+template void Blockwise8bitOptimizer::apply_rule<AdamRule>(at::Tensor&, Blockwise8bitParamState&, const AdamRule&);
+template void Blockwise8bitOptimizer::apply_rule<MomentumRule>(at::Tensor&, Blockwise8bitParamState&,
+                                                               const MomentumRule&);
+template void Blockwise8bitOptimizer::apply_rule<LionRule>(at::Tensor&, Blockwise8bitParamState&, const LionRule&);
+
+void Blockwise8bitOptimizer::validate_state(const char* optimizer_name, int num_states) const {
+  int64_t index = 0;
+  for (const auto& group : param_groups_) {
+    for (const auto& param : group.params()) {
+      const auto found = state_.find(param.unsafeGetTensorImpl());
+      ++index;
+      if (found == state_.end()) continue;  // no step taken yet for this parameter
+      const auto& s = static_cast<const Blockwise8bitParamState&>(*found->second);
+      const int64_t n = param.numel();
+      auto fail = [&](const std::string& what) {
+        TORCH_CHECK(false, optimizer_name, "::load: state of parameter #", index, " (shape ", param.sizes(), ") ", what,
+                    "; the state dict does not belong to this model/optimizer");
+      };
+      if (s.step() < 0) fail("has a negative step");
+      const at::Tensor values[2] = {s.state1(), s.state2()};
+      const at::Tensor scales[2] = {s.absmax1(), s.absmax2()};
+      for (int k = 0; k < num_states; ++k) {
+        const std::string name = "state" + std::to_string(k + 1);
+        if (!values[k].defined()) fail("has no " + name);
+        if (values[k].scalar_type() == at::kByte) {
+          if (values[k].numel() != n) fail(name + " has " + std::to_string(values[k].numel()) + " codes, expected " +
+                                           std::to_string(n));
+          if (!scales[k].defined() || scales[k].scalar_type() != at::kFloat || scales[k].numel() != state_blocks(n))
+            fail("absmax" + std::to_string(k + 1) + " is missing or not " + std::to_string(state_blocks(n)) +
+                 " float32 block scales");
+          if (!at::isfinite(scales[k]).all().item<bool>() || (scales[k] < 0).any().item<bool>())
+            fail("absmax" + std::to_string(k + 1) + " holds negative or non-finite values");
+        } else if (values[k].scalar_type() != at::kFloat || values[k].sizes() != param.sizes()) {
+          fail(name + " is neither uint8 codes nor a float32 tensor of the parameter's shape");
+        }
+        if (values[k].scalar_type() != values[0].scalar_type()) fail("mixes 8-bit and fp32 states");
+      }
+    }
+  }
+}
+
+}  // namespace ternary

@@ -1,0 +1,39 @@
+// One optimizer step over a parameter whose state is blockwise 8-bit (block 256, fp32 absmax per
+// block; first state on the signed dynamic map, second on the unsigned one), or fp32 for small
+// tensors. LibTorch-free raw-pointer kernels; the optimizers in this folder call them.
+//
+//   fused_blockwise_step     one pass per block: dequantize, update (Rule), new absmax, update p,
+//                            re-quantize; parallel over blocks; no full-size temporaries
+//   reference_blockwise_step the same step as separate whole-tensor passes, plain loops
+//   fp32_state_step          Rule on fp32 state (tensors under min_8bit_size)
+// A gradient element that is NaN or Inf leaves its parameter unchanged and resets its state.
+#pragma once
+
+#include <cstdint>
+
+namespace ternary {
+
+constexpr int64_t kStateBlockSize = 256;
+
+inline int64_t state_blocks(int64_t n) { return (n + kStateBlockSize - 1) / kStateBlockSize; }
+
+struct QuantizedState {
+  uint8_t* codes = nullptr;  // (n) codes into the dynamic map
+  float* absmax = nullptr;   // (state_blocks(n)) per-block scale
+};
+
+// T is float or c10::BFloat16 (parameter and gradient dtype). state2 is ignored by 1-state rules.
+template <typename Rule, typename T>
+void fused_blockwise_step(T* param, const T* grad, int64_t n, QuantizedState state1, QuantizedState state2,
+                          const Rule& rule);
+template <typename Rule, typename T>
+void reference_blockwise_step(T* param, const T* grad, int64_t n, QuantizedState state1, QuantizedState state2,
+                              const Rule& rule);
+template <typename Rule, typename T>
+void fp32_state_step(T* param, const T* grad, int64_t n, float* state1, float* state2, const Rule& rule);
+
+// Blockwise quantization of fp32 values onto a dynamic map (signed: with the sign fix), and back.
+void quantize_blockwise(const float* values, int64_t n, bool is_signed, QuantizedState out);
+void dequantize_blockwise(QuantizedState in, int64_t n, bool is_signed, float* values);
+
+}  // namespace ternary

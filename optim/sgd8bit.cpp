@@ -1,0 +1,62 @@
+#include "optim/sgd8bit.h"
+
+#include <ATen/ATen.h>
+#include <torch/serialize/archive.h>
+
+#include "optim/update_rules.h"
+
+namespace ternary {
+
+void SGD8bitOptions::serialize(torch::serialize::OutputArchive& archive) const {
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(lr);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(momentum);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(weight_decay);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(min_8bit_size);
+}
+
+void SGD8bitOptions::serialize(torch::serialize::InputArchive& archive) {
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, lr);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, momentum);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, weight_decay);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(int64_t, min_8bit_size);
+}
+
+SGD8bit::SGD8bit(const std::vector<torch::optim::OptimizerParamGroup>& param_groups, SGD8bitOptions defaults)
+    : Blockwise8bitOptimizer(param_groups, std::make_unique<SGD8bitOptions>(defaults)) {
+  restore_group_options(param_groups);
+  for (const auto& group : param_groups_) {
+    const auto& o = static_cast<const SGD8bitOptions&>(group.options());
+    TORCH_CHECK(o.lr() >= 0, "SGD8bit: invalid learning rate ", o.lr());
+    TORCH_CHECK(o.momentum() > 0 && o.momentum() < 1, "SGD8bit: momentum must be in (0, 1) (its state is what is ",
+                "stored in 8 bits), got ", o.momentum());
+    TORCH_CHECK(o.weight_decay() >= 0, "SGD8bit: invalid weight_decay ", o.weight_decay());
+  }
+}
+
+at::Tensor SGD8bit::step(LossClosure closure) {
+  at::NoGradGuard no_grad;
+  at::Tensor loss;
+  if (closure) {
+    at::AutoGradMode enable_grad(true);
+    loss = closure();
+  }
+  for (auto& group : param_groups_) {
+    const auto& o = static_cast<const SGD8bitOptions&>(group.options());
+    for (auto& param : group.params()) {
+      if (!param.grad().defined()) continue;
+      check_param(param, "SGD8bit");
+      auto& state = state_for(param, 1, o.min_8bit_size());
+      state.step(state.step() + 1);
+      const MomentumRule rule{static_cast<float>(o.momentum()), static_cast<float>(o.lr()),
+                              static_cast<float>(o.weight_decay()), state.step() == 1};
+      apply_rule(param, state, rule);
+    }
+  }
+  return loss;
+}
+
+void SGD8bit::save(torch::serialize::OutputArchive& archive) const { save_archive<SGD8bitOptions>(archive); }
+
+void SGD8bit::load(torch::serialize::InputArchive& archive) { load_archive<SGD8bitOptions>(archive, "SGD8bit", 1); }
+
+}  // namespace ternary
