@@ -9,5 +9,6 @@ struct Options {
 };
 
 int run_quantlinear(const Options& options);
+int run_optim(const Options& options);
 
 }  // namespace ternary::bench

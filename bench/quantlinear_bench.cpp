@@ -4,13 +4,11 @@
 #include <ATen/Parallel.h>
 #include <torch/nn/modules/linear.h>
 
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
-#include <functional>
 #include <vector>
 
 #include "bench/bench_cases.h"
+#include "bench/timing.h"
 #include "modules/quant_linear.h"
 
 namespace ternary::bench {
@@ -19,17 +17,6 @@ namespace {
 struct Shape {
   int64_t in, out, tokens;
 };
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
-}
-
-double time_ms(const std::function<void()>& fn) {
-  const auto start = std::chrono::steady_clock::now();
-  fn();
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-}
 
 template <typename Layer>
 void forward_backward(Layer& layer, const at::Tensor& x, const at::Tensor& grad) {

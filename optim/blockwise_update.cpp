@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
+#include "optim/blockwise_codec_avx512.h"
 #include "optim/dynamic_map.h"
 #include "optim/update_rules.h"
 
@@ -28,7 +30,84 @@ inline uint8_t encode(const DynamicCodebook& book, bool is_signed, float value, 
   return is_signed ? nearest_signed_with_sign_fix(book, x, code) : code;
 }
 
+
+// The fused step works on one 256-element block at a time in small stack arrays, as separate
+// branch-free loops the compiler vectorizes (table lookups become gathers); GCC target clones
+// build AVX-512, AVX2 and generic versions and the loader picks the best one.
+constexpr float kFloatMax = std::numeric_limits<float>::max();
+
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void dequantize_block(const uint8_t* __restrict codes, int64_t len, const float* __restrict values, float absmax,
+                      float* __restrict out) {
+  for (int64_t i = 0; i < len; ++i) out[i] = values[codes[i]] * absmax;
+}
+
+// Nearest codes for s / absmax (DynamicCodebook::nearest, vectorized); first moments get the sign fix.
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void encode_block(const float* __restrict s, int64_t len, float absmax, const int32_t* __restrict candidates,
+                  const float* __restrict thresholds, bool is_signed, int32_t zero_code, uint8_t* __restrict out) {
+  if (absmax == 0.0f) {  // all-zero block
+    for (int64_t i = 0; i < len; ++i) out[i] = zero_code;
+    return;
+  }
+  for (int64_t i = 0; i < len; ++i) {
+    const float x = s[i] / absmax;
+    const uint32_t bucket = __builtin_bit_cast(uint32_t, x) >> 16;
+    int32_t code = candidates[bucket] + (x > thresholds[bucket]);
+    if (is_signed) {  // sign fix; values[code] < 0 exactly when code < zero_code (sorted map)
+      const bool flip = x != 0.0f && (code < zero_code) != std::signbit(x);
+      code += flip ? (x > 0.0f ? 1 : -1) : 0;
+    }
+    out[i] = static_cast<uint8_t>(code);
+  }
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default")))
+float block_abs_max(const float* __restrict s, int64_t len) {
+  float lanes[16] = {};
+  int64_t i = 0;
+  for (; i + 16 <= len; i += 16)
+    for (int j = 0; j < 16; ++j) lanes[j] = std::max(lanes[j], std::fabs(s[i + j]));
+  float m = 0.0f;
+  for (; i < len; ++i) m = std::max(m, std::fabs(s[i]));
+  for (int j = 0; j < 16; ++j) m = std::max(m, lanes[j]);
+  return m;
+}
+
+// The rule over a block; a non-finite gradient keeps p and zeroes the state (branch-free).
+template <typename Rule, typename T>
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void update_block(T* __restrict param, const T* __restrict grad, int64_t len, float* __restrict m,
+                  float* __restrict v, const Rule& rule_ref) {
+  const Rule rule = rule_ref;  // a local copy: its coefficients cannot alias the arrays, so this vectorizes
+  for (int64_t i = 0; i < len; ++i) {
+    const float g = to_float(grad[i]);
+    const float p_old = to_float(param[i]);
+    float p = p_old, mi = m[i], vi = v[i];
+    rule(p, g, mi, vi);
+    const bool finite = std::fabs(g) <= kFloatMax;
+    param[i] = from_float<T>(finite ? p : p_old);
+    m[i] = finite ? mi : 0.0f;
+    v[i] = finite ? vi : 0.0f;
+  }
+}
+
+bool portable_only = false;
+
+void dequantize(const uint8_t* codes, int64_t len, const float* values, float absmax, float* out) {
+  if (!portable_only && avx512_available()) dequantize_block_avx512(codes, len, values, absmax, out);
+  else dequantize_block(codes, len, values, absmax, out);
+}
+
+void encode(const float* s, int64_t len, float absmax, const DynamicCodebook& book, bool is_signed, uint8_t* out) {
+  if (!portable_only && avx512_available() && absmax != 0.0f)
+    encode_block_avx512(s, len, absmax, book.candidates(), book.thresholds(), is_signed, book.zero_code(), out);
+  else encode_block(s, len, absmax, book.candidates(), book.thresholds(), is_signed, book.zero_code(), out);
+}
+
 }  // namespace
+
+void use_portable_optimizer_kernels(bool on) { portable_only = on; }
 
 template <typename Rule, typename T>
 void fused_blockwise_step(T* param, const T* grad, int64_t n, QuantizedState state1, QuantizedState state2,
@@ -37,34 +116,21 @@ void fused_blockwise_step(T* param, const T* grad, int64_t n, QuantizedState sta
   const DynamicCodebook& book2 = DynamicCodebook::unsigned_map();
   constexpr bool two_states = Rule::kStates == 2;
   at::parallel_for(0, state_blocks(n), 16, [&](int64_t first_block, int64_t end_block) {
-    float s1[kStateBlockSize], s2[kStateBlockSize];
+    alignas(64) float m[kStateBlockSize], v[kStateBlockSize];
     for (int64_t block = first_block; block < end_block; ++block) {
       const int64_t start = block * kStateBlockSize;
       const int64_t len = std::min(kStateBlockSize, n - start);
-      const float absmax1 = state1.absmax[block];
-      const float absmax2 = two_states ? state2.absmax[block] : 0.0f;
-      float max1 = 0.0f, max2 = 0.0f;
-      for (int64_t i = 0; i < len; ++i) {
-        const float g = to_float(grad[start + i]);
-        float m = book1.value(state1.codes[start + i]) * absmax1;
-        float v = two_states ? book2.value(state2.codes[start + i]) * absmax2 : 0.0f;
-        if (!std::isfinite(g)) {
-          s1[i] = s2[i] = 0.0f;
-          continue;
-        }
-        float p = to_float(param[start + i]);
-        rule(p, g, m, v);
-        param[start + i] = from_float<T>(p);
-        s1[i] = m;
-        s2[i] = v;
-        max1 = std::max(max1, std::fabs(m));
-        max2 = std::max(max2, v);
-      }
+      dequantize(state1.codes + start, len, book1.values(), state1.absmax[block], m);
+      if (two_states) dequantize(state2.codes + start, len, book2.values(), state2.absmax[block], v);
+      else std::fill(v, v + len, 0.0f);
+      update_block(param + start, grad + start, len, m, v, rule);
+      const float max1 = block_abs_max(m, len);
       state1.absmax[block] = max1;
-      for (int64_t i = 0; i < len; ++i) state1.codes[start + i] = encode(book1, true, s1[i], max1, false);
+      encode(m, len, max1, book1, true, state1.codes + start);
       if (two_states) {
+        const float max2 = block_abs_max(v, len);
         state2.absmax[block] = max2;
-        for (int64_t i = 0; i < len; ++i) state2.codes[start + i] = encode(book2, false, s2[i], max2, false);
+        encode(v, len, max2, book2, false, state2.codes + start);
       }
     }
   });

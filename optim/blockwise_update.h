@@ -32,6 +32,10 @@ void reference_blockwise_step(T* param, const T* grad, int64_t n, QuantizedState
 template <typename Rule, typename T>
 void fp32_state_step(T* param, const T* grad, int64_t n, float* state1, float* state2, const Rule& rule);
 
+// Tests: restrict the fused kernel to its portable (compiler-vectorized) tier even where the
+// CPU has AVX-512, so both tiers can be compared with the reference on one machine.
+void use_portable_optimizer_kernels(bool on);
+
 // Blockwise quantization of fp32 values onto a dynamic map (signed: with the sign fix), and back.
 void quantize_blockwise(const float* values, int64_t n, bool is_signed, QuantizedState out);
 void dequantize_blockwise(QuantizedState in, int64_t n, bool is_signed, float* values);

@@ -8,6 +8,26 @@
 #include <vector>
 
 namespace ternary {
+namespace {
+
+// A float strictly between lo and hi (lo < hi, not adjacent), halfway in representation order
+// when they share a sign, so a bisection over a bucket takes ~16 steps.
+float midpoint_float(float lo, float hi) {
+  uint32_t a, b;
+  std::memcpy(&a, &lo, sizeof a);
+  std::memcpy(&b, &hi, sizeof b);
+  float mid;
+  if ((a >> 31) == (b >> 31)) {
+    const uint32_t m = a / 2 + b / 2 + (a & b & 1u);
+    std::memcpy(&mid, &m, sizeof mid);
+  } else {
+    mid = 0.0f;
+  }
+  if (!(mid > lo && mid < hi)) mid = std::nextafter(lo, hi);
+  return mid;
+}
+
+}  // namespace
 
 std::array<float, 256> create_dynamic_map(bool is_signed) {
   // bitsandbytes builds this with torch float32 ops (linspace, midpoints, scaling by 10^k);
@@ -39,21 +59,27 @@ DynamicCodebook::DynamicCodebook(bool is_signed) {
   std::copy(map.begin(), map.end(), values_.begin());
   values_[256] = std::numeric_limits<float>::infinity();
   zero_code_ = static_cast<uint8_t>(std::find(map.begin(), map.end(), 0.0f) - map.begin());
-  // For each top-16-bit bucket, the lower of the codes nearest to its two ends. Buckets are
-  // narrower than any gap between midpoints, so a bucket spans at most one code boundary.
+  // For each top-16-bit bucket: the lower of the codes nearest to its two ends (buckets are
+  // narrower than any gap between midpoints, so a bucket spans at most one code boundary) and
+  // the largest float in it still nearest to that code (nearest_reference is monotone in x).
   for (uint32_t bucket = 0; bucket < (1u << 16); ++bucket) {
     const uint32_t first_bits = bucket << 16, last_bits = first_bits | 0xFFFFu;
     float first, last;
     std::memcpy(&first, &first_bits, sizeof first);
     std::memcpy(&last, &last_bits, sizeof last);
-    if (std::isnan(first) || std::isnan(last)) {
-      candidate_[bucket] = 0;
-      continue;
+    candidate_[bucket] = 0;
+    threshold_[bucket] = std::numeric_limits<float>::infinity();
+    if (std::isnan(first) || std::isnan(last)) continue;
+    float lo_x = std::min(first, last), hi_x = std::max(first, last);
+    const uint8_t a = nearest_reference(lo_x), b = nearest_reference(hi_x);
+    if (b < a || b - a > 1) throw std::logic_error("dynamic map lookup: a bucket spans more than one code boundary");
+    candidate_[bucket] = a;
+    if (a == b) continue;
+    while (std::nextafter(lo_x, hi_x) != hi_x) {  // invariant: lo_x maps to a, hi_x to b
+      const float mid = midpoint_float(lo_x, hi_x);
+      (nearest_reference(mid) == a ? lo_x : hi_x) = mid;
     }
-    const uint8_t a = nearest_reference(first), b = nearest_reference(last);
-    if (std::max(a, b) - std::min(a, b) > 1)
-      throw std::logic_error("dynamic map lookup: a bucket spans more than one code boundary");
-    candidate_[bucket] = std::min(a, b);
+    threshold_[bucket] = lo_x;
   }
 }
 

@@ -25,20 +25,25 @@ class DynamicCodebook {
   uint8_t zero_code() const { return zero_code_; }
 
   // Nearest code, ties to the lower code, distances in float as bitsandbytes' CPU quantizer
-  // computes them. O(1): a table indexed by the top 16 bits of x names the one or two codes a
-  // value with those bits can be nearest to, and one distance comparison picks between them.
+  // computes them. O(1): a table indexed by the top 16 bits of x names the lower of the (at most
+  // two) codes a value with those bits can be nearest to, and the largest x in the bucket that
+  // still maps to it, found exactly when the table is built.
   uint8_t nearest(float x) const {
     uint32_t bits;
     std::memcpy(&bits, &x, sizeof bits);
-    const uint8_t low = candidate_[bits >> 16];
-    return low + (std::fabs(x - values_[low + 1]) < std::fabs(x - values_[low]));
+    const uint32_t bucket = bits >> 16;
+    return static_cast<uint8_t>(candidate_[bucket] + (x > threshold_[bucket]));
   }
+  // The same tables for vectorized kernels (32-bit entries, so they can be gathered).
+  const int32_t* candidates() const { return candidate_.data(); }
+  const float* thresholds() const { return threshold_.data(); }
   // The same by binary search: the plain reference `nearest` is tested against.
   uint8_t nearest_reference(float x) const;
 
  private:
   std::array<float, 257> values_;  // values_[256] = +inf, so nearest() never moves past 255
-  std::array<uint8_t, 1 << 16> candidate_;
+  std::array<int32_t, 1 << 16> candidate_;  // lower candidate code per top-16-bit bucket
+  std::array<float, 1 << 16> threshold_;    // x > threshold_ moves to candidate + 1
   uint8_t zero_code_ = 0;
 };
 

@@ -60,19 +60,29 @@ void expect_fused_equals_reference(const Rule& rule, at::ScalarType dtype, int64
 
 }  // namespace
 
-TEST(BlockwiseUpdate, FusedEqualsReferenceAdam) {
+// Both tiers of the fused kernel: the best this CPU has (AVX-512 where present) and portable.
+class BlockwiseUpdateTiers : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override { use_portable_optimizer_kernels(GetParam()); }
+  void TearDown() override { use_portable_optimizer_kernels(false); }
+};
+
+TEST_P(BlockwiseUpdateTiers, FusedEqualsReferenceAdam) {
   for (auto dtype : {at::kFloat, at::kBFloat16})
     for (int64_t n : {1, 255, 256, 1000, 4097, 70001})
       expect_fused_equals_reference(AdamRule::make(1e-3, 0.9, 0.999, 1e-8, 0.01, 3), dtype, n);
 }
 
-TEST(BlockwiseUpdate, FusedEqualsReferenceMomentumAndLion) {
+TEST_P(BlockwiseUpdateTiers, FusedEqualsReferenceMomentumAndLion) {
   for (auto dtype : {at::kFloat, at::kBFloat16})
     for (int64_t n : {300, 4097}) {
       expect_fused_equals_reference(MomentumRule{0.9f, 1e-2f, 1e-4f, false}, dtype, n);
       expect_fused_equals_reference(LionRule::make(1e-3, 0.9, 0.99, 1e-2), dtype, n);
     }
 }
+
+INSTANTIATE_TEST_SUITE_P(Tiers, BlockwiseUpdateTiers, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& info) { return info.param ? "portable" : "best"; });
 
 TEST(BlockwiseUpdate, NonFiniteGradientLeavesParameterAndResetsState) {
   const int64_t n = 1024;
