@@ -34,7 +34,10 @@ set_target_properties(ternary::torch PROPERTIES
   IMPORTED_LOCATION "${TERNARY_TORCH_LIBRARY_DIR}/libtorch_cpu.so"
   INTERFACE_INCLUDE_DIRECTORIES
     "${TERNARY_TORCH_ROOT}/include;${TERNARY_TORCH_ROOT}/include/torch/csrc/api/include"
-  INTERFACE_LINK_LIBRARIES "ternary::torch_c10"
+  INTERFACE_LINK_LIBRARIES "ternary::torch_c10;-fopenmp"
+  # ATen's at::parallel_for is an inline `#pragma omp parallel` (AT_PARALLEL_OPENMP): without
+  # -fopenmp in *our* translation units it silently runs on one thread.
+  INTERFACE_COMPILE_OPTIONS "-fopenmp"
   INTERFACE_COMPILE_FEATURES cxx_std_20)
 # libtorch_cpu needs libgomp/libcudart/libcupti from the same folder at load time.
 set(CMAKE_BUILD_RPATH "${CMAKE_BUILD_RPATH};${TERNARY_TORCH_LIBRARY_DIR}")

@@ -2,6 +2,7 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -23,6 +24,17 @@ inline uint8_t encode_one(float x, const int32_t* candidates, const float* thres
 bool avx512_available() {
   static const bool available = __builtin_cpu_supports("avx512f");
   return available;
+}
+
+float abs_max_avx512(const float* s, int64_t len) {
+  const __m512i abs_mask = _mm512_set1_epi32(0x7fffffff);
+  __m512 lanes = _mm512_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= len; i += 16)
+    lanes = _mm512_max_ps(lanes, _mm512_castsi512_ps(_mm512_and_si512(_mm512_loadu_si512(s + i), abs_mask)));
+  float m = _mm512_reduce_max_ps(lanes);
+  for (; i < len; ++i) m = std::max(m, std::fabs(s[i]));
+  return m;
 }
 
 void dequantize_block_avx512(const uint8_t* codes, int64_t len, const float* values, float absmax, float* out) {

@@ -9,6 +9,9 @@ namespace ternary {
 
 bool avx512_available();
 
+// max |s[i]| (0 for an empty block)
+float abs_max_avx512(const float* s, int64_t len);
+
 // out[i] = values[codes[i]] * absmax
 void dequantize_block_avx512(const uint8_t* codes, int64_t len, const float* values, float absmax, float* out);
 

@@ -99,6 +99,10 @@ void dequantize(const uint8_t* codes, int64_t len, const float* values, float ab
   else dequantize_block(codes, len, values, absmax, out);
 }
 
+float abs_max(const float* s, int64_t len) {
+  return !portable_only && avx512_available() ? abs_max_avx512(s, len) : block_abs_max(s, len);
+}
+
 void encode(const float* s, int64_t len, float absmax, const DynamicCodebook& book, bool is_signed, uint8_t* out) {
   if (!portable_only && avx512_available() && absmax != 0.0f)
     encode_block_avx512(s, len, absmax, book.candidates(), book.thresholds(), is_signed, book.zero_code(), out);
@@ -124,11 +128,11 @@ void fused_blockwise_step(T* param, const T* grad, int64_t n, QuantizedState sta
       if (two_states) dequantize(state2.codes + start, len, book2.values(), state2.absmax[block], v);
       else std::fill(v, v + len, 0.0f);
       update_block(param + start, grad + start, len, m, v, rule);
-      const float max1 = block_abs_max(m, len);
+      const float max1 = abs_max(m, len);
       state1.absmax[block] = max1;
       encode(m, len, max1, book1, true, state1.codes + start);
       if (two_states) {
-        const float max2 = block_abs_max(v, len);
+        const float max2 = abs_max(v, len);
         state2.absmax[block] = max2;
         encode(v, len, max2, book2, false, state2.codes + start);
       }
