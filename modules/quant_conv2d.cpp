@@ -40,13 +40,7 @@ void QuantConv2dImpl::reset() {
 }
 
 void QuantConv2dImpl::adopt_weights(const at::Tensor& new_weight, const at::Tensor& new_bias) {
-  TORCH_CHECK(new_weight.sizes() == weight.sizes(), "QuantConv2d::adopt_weights: weight shape ", new_weight.sizes(),
-              " does not match ", weight.sizes());
-  TORCH_CHECK(new_bias.defined() == bias.defined(), "QuantConv2d::adopt_weights: bias presence differs");
-  at::NoGradGuard no_grad;
-  weight.set_data(new_weight.detach());
-  if (bias.defined()) bias.set_data(new_bias.detach());
-  if (weight_quantizer) weight_quantizer->attach(weight);
+  adopt_weight_and_bias("QuantConv2d", weight, bias, new_weight, new_bias, weight_quantizer);
 }
 
 at::Tensor QuantConv2dImpl::forward(const at::Tensor& input) {

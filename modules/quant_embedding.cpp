@@ -26,11 +26,8 @@ void QuantEmbeddingImpl::reset() {
 }
 
 void QuantEmbeddingImpl::adopt_weights(const at::Tensor& new_weight) {
-  TORCH_CHECK(new_weight.sizes() == weight.sizes(), "QuantEmbedding::adopt_weights: weight shape ", new_weight.sizes(),
-              " does not match ", weight.sizes());
-  at::NoGradGuard no_grad;
-  weight.set_data(new_weight.detach());
-  if (weight_quantizer) weight_quantizer->attach(weight);
+  at::Tensor no_bias;
+  adopt_weight_and_bias("QuantEmbedding", weight, no_bias, new_weight, {}, weight_quantizer);
 }
 
 at::Tensor QuantEmbeddingImpl::forward(const at::Tensor& indices) {

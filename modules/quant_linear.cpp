@@ -31,13 +31,7 @@ void QuantLinearImpl::reset_parameters() {
 }
 
 void QuantLinearImpl::adopt_weights(const at::Tensor& new_weight, const at::Tensor& new_bias) {
-  TORCH_CHECK(new_weight.sizes() == weight.sizes(), "QuantLinear::adopt_weights: weight shape ", new_weight.sizes(),
-              " does not match ", weight.sizes());
-  TORCH_CHECK(new_bias.defined() == bias.defined(), "QuantLinear::adopt_weights: bias presence differs");
-  at::NoGradGuard no_grad;
-  weight.set_data(new_weight.detach());
-  if (bias.defined()) bias.set_data(new_bias.detach());
-  if (weight_quantizer) weight_quantizer->attach(weight);
+  adopt_weight_and_bias("QuantLinear", weight, bias, new_weight, new_bias, weight_quantizer);
 }
 
 at::Tensor QuantLinearImpl::forward(const at::Tensor& input) {

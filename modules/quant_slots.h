@@ -22,6 +22,11 @@ inline at::Tensor apply_slot(Quantizer& quantizer, const at::Tensor& x) {
   return quantizer ? quantizer->forward(x) : x;
 }
 
+// Takes over a float layer's weight (and bias, undefined for none), sharing their storage, then
+// re-initialises the weight quantizer's learned parameters from the new weight.
+void adopt_weight_and_bias(const char* module_name, at::Tensor& weight, at::Tensor& bias, const at::Tensor& new_weight,
+                           const at::Tensor& new_bias, Quantizer& weight_quantizer);
+
 // "ternary/tensor/absmean/implicit/ste" or "none", for reports.
 std::string describe_slot(const std::optional<QuantizerSpec>& spec);
 

@@ -40,25 +40,10 @@ AdamW8bit::AdamW8bit(const std::vector<torch::optim::OptimizerParamGroup>& param
 }
 
 at::Tensor AdamW8bit::step(LossClosure closure) {
-  at::NoGradGuard no_grad;
-  at::Tensor loss;
-  if (closure) {
-    at::AutoGradMode enable_grad(true);
-    loss = closure();
-  }
-  for (auto& group : param_groups_) {
-    const auto& options = static_cast<const AdamW8bitOptions&>(group.options());
-    const auto [beta1, beta2] = options.betas();
-    for (auto& param : group.params()) {
-      if (!param.grad().defined()) continue;
-      check_param(param, "AdamW8bit");
-      auto& state = state_for(param, 2, options.min_8bit_size());
-      state.step(state.step() + 1);
-      apply_rule(param, state,
-                 AdamRule::make(options.lr(), beta1, beta2, options.eps(), options.weight_decay(), state.step()));
-    }
-  }
-  return loss;
+  return step_with<AdamW8bitOptions>(closure, "AdamW8bit", 2, [](const AdamW8bitOptions& o, int64_t step) {
+    const auto [beta1, beta2] = o.betas();
+    return AdamRule::make(o.lr(), beta1, beta2, o.eps(), o.weight_decay(), step);
+  });
 }
 
 void AdamW8bit::save(torch::serialize::OutputArchive& archive) const { save_archive<AdamW8bitOptions>(archive); }

@@ -41,6 +41,10 @@ class Blockwise8bitOptimizer : public torch::optim::Optimizer {
   // Wraps the archive read so a corrupt or foreign state dict says what it is.
   template <typename Options>
   void load_archive(torch::serialize::InputArchive& archive, const char* optimizer_name, int num_states);
+  // The step every 8-bit optimizer takes: for each parameter with a gradient, its state (created
+  // lazily), step + 1, then the rule make_rule(options, step) applied by the fused kernel.
+  template <typename Options, typename MakeRule>
+  at::Tensor step_with(LossClosure closure, const char* optimizer_name, int num_states, MakeRule make_rule);
   template <typename Options>
   void save_archive(torch::serialize::OutputArchive& archive) const {
     torch::optim::serialize<Blockwise8bitParamState, Options>(archive, *this);
@@ -53,6 +57,28 @@ class Blockwise8bitOptimizer : public torch::optim::Optimizer {
  private:
   bool reference_kernel_ = false;
 };
+
+template <typename Options, typename MakeRule>
+at::Tensor Blockwise8bitOptimizer::step_with(LossClosure closure, const char* optimizer_name, int num_states,
+                                             MakeRule make_rule) {
+  at::NoGradGuard no_grad;
+  at::Tensor loss;
+  if (closure) {
+    at::AutoGradMode enable_grad(true);
+    loss = closure();
+  }
+  for (auto& group : param_groups_) {
+    const auto& options = static_cast<const Options&>(group.options());
+    for (auto& param : group.params()) {
+      if (!param.grad().defined()) continue;
+      check_param(param, optimizer_name);
+      auto& state = state_for(param, num_states, options.min_8bit_size());
+      state.step(state.step() + 1);
+      apply_rule(param, state, make_rule(options, state.step()));
+    }
+  }
+  return loss;
+}
 
 template <typename Options>
 void Blockwise8bitOptimizer::load_archive(torch::serialize::InputArchive& archive, const char* optimizer_name,

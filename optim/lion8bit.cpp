@@ -35,24 +35,10 @@ Lion8bit::Lion8bit(const std::vector<torch::optim::OptimizerParamGroup>& param_g
 }
 
 at::Tensor Lion8bit::step(LossClosure closure) {
-  at::NoGradGuard no_grad;
-  at::Tensor loss;
-  if (closure) {
-    at::AutoGradMode enable_grad(true);
-    loss = closure();
-  }
-  for (auto& group : param_groups_) {
-    const auto& o = static_cast<const Lion8bitOptions&>(group.options());
+  return step_with<Lion8bitOptions>(closure, "Lion8bit", 1, [](const Lion8bitOptions& o, int64_t) {
     const auto [beta1, beta2] = o.betas();
-    for (auto& param : group.params()) {
-      if (!param.grad().defined()) continue;
-      check_param(param, "Lion8bit");
-      auto& state = state_for(param, 1, o.min_8bit_size());
-      state.step(state.step() + 1);
-      apply_rule(param, state, LionRule::make(o.lr(), beta1, beta2, o.weight_decay()));
-    }
-  }
-  return loss;
+    return LionRule::make(o.lr(), beta1, beta2, o.weight_decay());
+  });
 }
 
 void Lion8bit::save(torch::serialize::OutputArchive& archive) const { save_archive<Lion8bitOptions>(archive); }

@@ -34,25 +34,10 @@ SGD8bit::SGD8bit(const std::vector<torch::optim::OptimizerParamGroup>& param_gro
 }
 
 at::Tensor SGD8bit::step(LossClosure closure) {
-  at::NoGradGuard no_grad;
-  at::Tensor loss;
-  if (closure) {
-    at::AutoGradMode enable_grad(true);
-    loss = closure();
-  }
-  for (auto& group : param_groups_) {
-    const auto& o = static_cast<const SGD8bitOptions&>(group.options());
-    for (auto& param : group.params()) {
-      if (!param.grad().defined()) continue;
-      check_param(param, "SGD8bit");
-      auto& state = state_for(param, 1, o.min_8bit_size());
-      state.step(state.step() + 1);
-      const MomentumRule rule{static_cast<float>(o.momentum()), static_cast<float>(o.lr()),
-                              static_cast<float>(o.weight_decay()), state.step() == 1};
-      apply_rule(param, state, rule);
-    }
-  }
-  return loss;
+  return step_with<SGD8bitOptions>(closure, "SGD8bit", 1, [](const SGD8bitOptions& o, int64_t step) {
+    return MomentumRule{static_cast<float>(o.momentum()), static_cast<float>(o.lr()),
+                        static_cast<float>(o.weight_decay()), step == 1};
+  });
 }
 
 void SGD8bit::save(torch::serialize::OutputArchive& archive) const { save_archive<SGD8bitOptions>(archive); }

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "optim/blockwise_update.h"
+#include "optimizer_test_util.h"
 
 namespace ternary {
 namespace {
@@ -38,11 +39,7 @@ TEST(AdamW8bit, FirstStepMatchesTorchAdamW) {
   at::Tensor p8 = parameter({1024, 1024}), p32 = parameter({1024, 1024});
   AdamW8bit ours({p8}, AdamW8bitOptions(1e-3).weight_decay(0.01));
   torch::optim::AdamW theirs({p32}, torch::optim::AdamWOptions(1e-3).weight_decay(0.01));
-  const at::Tensor g = at::randn({1024, 1024});
-  p8.mutable_grad() = g.clone();
-  p32.mutable_grad() = g.clone();
-  ours.step();
-  theirs.step();
+  testing::run_both(ours, p8, theirs, p32, 1);
   EXPECT_LT((p8 - p32).abs().max().item<float>(), 1e-6);
 }
 
@@ -55,11 +52,7 @@ TEST(AdamW8bit, BitsandbytesFiftyStepProtocolWithResync) {
     torch::optim::AdamW theirs({p32}, torch::optim::AdamWOptions(1e-3).weight_decay(0.0));
     double worst_abs = 0, worst_rel = 0;
     for (int step = 0; step < 50; ++step) {
-      const at::Tensor g = at::randn({1024, cols}) * 0.01;
-      p8.mutable_grad() = g.clone();
-      p32.mutable_grad() = g.clone();
-      ours.step();
-      theirs.step();
+      testing::run_both(ours, p8, theirs, p32, 1, 0.01);
       const at::Tensor err = (p8 - p32).abs();
       worst_abs = std::max(worst_abs, err.mean().item<double>());
       worst_rel = std::max(worst_rel, (err / (p32.abs() + 1e-8)).mean().item<double>());
@@ -113,13 +106,7 @@ TEST(AdamW8bit, SmallTensorsKeepFp32StateAndMatchAdamW) {
   at::Tensor p8 = parameter({10, 10}), p32 = p8.detach().clone().requires_grad_();
   AdamW8bit ours({p8});
   torch::optim::AdamW theirs({p32});
-  for (int step = 0; step < 20; ++step) {
-    const at::Tensor g = at::randn({10, 10});
-    p8.mutable_grad() = g.clone();
-    p32.mutable_grad() = g.clone();
-    ours.step();
-    theirs.step();
-  }
+  testing::run_both(ours, p8, theirs, p32, 20);
   EXPECT_EQ(state_of(ours, p8).state1().scalar_type(), at::kFloat);
   EXPECT_LT((p8 - p32).abs().max().item<float>(), 1e-6);
 }
@@ -128,13 +115,7 @@ TEST(AdamW8bit, FusedKernelEqualsReferenceThroughTheOptimizer) {
   at::Tensor a = parameter({300, 70}), b = a.detach().clone().requires_grad_();
   AdamW8bit fused({a}), reference({b});
   reference.use_reference_kernel(true);
-  for (int step = 0; step < 5; ++step) {
-    const at::Tensor g = at::randn({300, 70});
-    a.mutable_grad() = g.clone();
-    b.mutable_grad() = g.clone();
-    fused.step();
-    reference.step();
-  }
+  testing::run_both(fused, a, reference, b, 5);
   EXPECT_TRUE(at::equal(a, b));
   EXPECT_TRUE(at::equal(state_of(fused, a).state1(), state_of(reference, b).state1()));
   EXPECT_TRUE(at::equal(state_of(fused, a).state2(), state_of(reference, b).state2()));
@@ -154,11 +135,7 @@ TEST(AdamW8bit, StateDictRoundTripGivesTheIdenticalNextStep) {
   torch::load(restored, buffer);
   EXPECT_EQ(state_of(restored, q).step(), 3);
   EXPECT_TRUE(at::equal(state_of(restored, q).state1(), state_of(opt, p).state1()));
-  const at::Tensor g = at::randn({128, 64});
-  p.mutable_grad() = g.clone();
-  q.mutable_grad() = g.clone();
-  opt.step();
-  restored.step();
+  testing::run_both(opt, p, restored, q, 1);
   EXPECT_TRUE(at::equal(p, q));
 }
 
@@ -218,13 +195,8 @@ TEST(AdamW8bit, Bf16ParametersTrainWithEightBitState) {
   at::Tensor reference = p.detach().to(at::kFloat).requires_grad_();
   AdamW8bit ours({p}, AdamW8bitOptions(1e-2));
   torch::optim::AdamW theirs({reference}, torch::optim::AdamWOptions(1e-2));
-  for (int step = 0; step < 10; ++step) {
-    const at::Tensor g = at::randn({96, 64});
-    p.mutable_grad() = g.to(at::kBFloat16);
-    reference.mutable_grad() = g.to(at::kBFloat16).to(at::kFloat);
-    ours.step();
-    theirs.step();
-  }
+  for (int step = 0; step < 10; ++step)  // the fp32 reference sees the same bf16-rounded gradient
+    testing::step_both(ours, p, theirs, reference, at::randn({96, 64}).to(at::kBFloat16).to(at::kFloat));
   EXPECT_EQ(p.scalar_type(), at::kBFloat16);
   // bf16 keeps 8 mantissa bits, so each stored step rounds; the mean drift stays at that scale
   EXPECT_LT((p.to(at::kFloat) - reference).abs().mean().item<float>(), 5e-3);

@@ -9,6 +9,7 @@
 
 #include "optim/lion8bit.h"
 #include "optim/sgd8bit.h"
+#include "optimizer_test_util.h"
 
 namespace ternary {
 namespace {
@@ -32,13 +33,7 @@ TEST(SGD8bit, TracksTorchSgdWithMomentum) {
   at::Tensor p8 = parameter({256, 64}), p32 = p8.detach().clone().requires_grad_();
   SGD8bit ours({p8}, SGD8bitOptions(1e-2).momentum(0.9).weight_decay(1e-4));
   torch::optim::SGD theirs({p32}, torch::optim::SGDOptions(1e-2).momentum(0.9).weight_decay(1e-4));
-  for (int step = 0; step < 30; ++step) {
-    const at::Tensor g = at::randn({256, 64});
-    p8.mutable_grad() = g.clone();
-    p32.mutable_grad() = g.clone();
-    ours.step();
-    theirs.step();
-  }
+  testing::run_both(ours, p8, theirs, p32, 30);
   const double rel = ((p8 - p32).abs().mean() / (p32 - parameter({256, 64})).abs().mean()).item<double>();
   EXPECT_LT(rel, 0.02) << "8-bit momentum drifted from fp32 SGD by " << rel << " of the distance travelled";
   EXPECT_DOUBLE_EQ(static_cast<double>(ours.state_bytes()) / p8.numel(), 1.0 + 4.0 / 256.0);
@@ -48,24 +43,14 @@ TEST(SGD8bit, FusedEqualsReferenceAndRoundTrips) {
   at::Tensor a = parameter({70, 90}), b = a.detach().clone().requires_grad_();
   SGD8bit fused({a}), reference({b});
   reference.use_reference_kernel(true);
-  for (int step = 0; step < 4; ++step) {
-    const at::Tensor g = at::randn({70, 90});
-    a.mutable_grad() = g.clone();
-    b.mutable_grad() = g.clone();
-    fused.step();
-    reference.step();
-  }
+  testing::run_both(fused, a, reference, b, 4);
   EXPECT_TRUE(at::equal(a, b));
   std::stringstream buffer;
   torch::save(fused, buffer);
   at::Tensor c = a.detach().clone().requires_grad_();
   SGD8bit restored({c});
   torch::load(restored, buffer);
-  const at::Tensor g = at::randn({70, 90});
-  a.mutable_grad() = g.clone();
-  c.mutable_grad() = g.clone();
-  fused.step();
-  restored.step();
+  testing::run_both(fused, a, restored, c, 1);
   EXPECT_TRUE(at::equal(a, c));
 }
 
@@ -92,13 +77,7 @@ TEST(Lion8bit, FusedEqualsReference) {
   at::Tensor a = parameter({100, 50}), b = a.detach().clone().requires_grad_();
   Lion8bit fused({a}), reference({b});
   reference.use_reference_kernel(true);
-  for (int step = 0; step < 4; ++step) {
-    const at::Tensor g = at::randn({100, 50});
-    a.mutable_grad() = g.clone();
-    b.mutable_grad() = g.clone();
-    fused.step();
-    reference.step();
-  }
+  testing::run_both(fused, a, reference, b, 4);
   EXPECT_TRUE(at::equal(a, b));
 }
 
