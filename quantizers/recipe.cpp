@@ -1,13 +1,12 @@
 #include "quantizers/recipe.h"
 
 #include <fnmatch.h>
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <fstream>
-#include <map>
 
 #include "quantizers/presets.h"
+#include "quantizers/yaml_reader.h"
 
 namespace ternary {
 namespace {
@@ -18,54 +17,7 @@ const std::vector<std::string> kSpecKeys = {"preset",      "levels",          "b
                                             "asymmetric_scale", "eps",        "threshold", "threshold_ratio",
                                             "temperature", "gradient"};
 
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
-  return out;
-}
-
-// Where a node came from, "file:line" (yaml-cpp marks are 0-based).
-class Context {
- public:
-  explicit Context(std::string source) : source_(std::move(source)) {}
-  std::string at(const YAML::Node& node) const {
-    const auto mark = node.Mark();
-    return mark.is_null() ? source_ : source_ + ":" + std::to_string(mark.line + 1);
-  }
-  [[noreturn]] void fail(const YAML::Node& node, const std::string& message) const {
-    throw RecipeError(at(node) + ": " + message);
-  }
-  void check_keys(const YAML::Node& map, const std::vector<std::string>& allowed, const std::string& what) const {
-    for (const auto& entry : map) {
-      const auto key = entry.first.as<std::string>();
-      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
-        fail(entry.first, "unknown key '" + key + "' in " + what + " (expected one of: " + join(allowed) + ")");
-    }
-  }
-  template <typename T>
-  T scalar(const YAML::Node& node, const std::string& key, const char* type_name) const {
-    if (!node.IsScalar()) fail(node, "'" + key + "' must be " + type_name);
-    try {
-      return node.as<T>();
-    } catch (const YAML::Exception&) {
-      fail(node, "'" + key + "' must be " + type_name + ", got '" + node.Scalar() + "'");
-    }
-  }
-  template <typename E>
-  E choice(const YAML::Node& node, const std::string& key, const std::map<std::string, E>& options) const {
-    const auto value = scalar<std::string>(node, key, "a string");
-    const auto found = options.find(value);
-    if (found != options.end()) return found->second;
-    std::vector<std::string> names;
-    for (const auto& [name, _] : options) names.push_back(name);
-    fail(node, "unknown " + key + " '" + value + "' (expected one of: " + join(names) + ")");
-  }
-
- private:
-  std::string source_;
-};
-
-QuantizerSpec parse_spec_map(const Context& ctx, const YAML::Node& node, const std::string& slot, bool for_weight) {
+QuantizerSpec parse_spec_map(const YamlReader& ctx, const YAML::Node& node, const std::string& slot, bool for_weight) {
   ctx.check_keys(node, kSpecKeys, "'" + slot + "' quantizer");
   QuantizerSpec spec;
   if (node["preset"]) {
@@ -128,7 +80,7 @@ QuantizerSpec parse_spec_map(const Context& ctx, const YAML::Node& node, const s
 }
 
 // A slot is `none`, a preset name, or a map of parts.
-std::optional<QuantizerSpec> parse_slot(const Context& ctx, const YAML::Node& node, const std::string& slot,
+std::optional<QuantizerSpec> parse_slot(const YamlReader& ctx, const YAML::Node& node, const std::string& slot,
                                         bool for_weight) {
   if (node.IsMap()) return parse_spec_map(ctx, node, slot, for_weight);
   if (!node.IsScalar()) ctx.fail(node, "'" + slot + "' must be 'none', a preset name or a map of quantizer parts");
@@ -141,7 +93,7 @@ std::optional<QuantizerSpec> parse_slot(const Context& ctx, const YAML::Node& no
   }
 }
 
-RecipeRule parse_rule(const Context& ctx, const YAML::Node& node) {
+RecipeRule parse_rule(const YamlReader& ctx, const YAML::Node& node) {
   if (!node.IsMap()) ctx.fail(node, "each recipe rule must be a map with 'match' and quantizers");
   ctx.check_keys(node, kRuleKeys, "recipe rule");
   RecipeRule rule;
@@ -184,7 +136,7 @@ bool RecipeRule::matches(const std::string& module_name) const {
 }
 
 Recipe Recipe::from_yaml_node(const YAML::Node& node, const std::string& source_name) {
-  const Context ctx(source_name);
+  const YamlReader ctx(source_name);
   YAML::Node rules = node;
   if (node.IsMap()) {
     ctx.check_keys(node, {"rules"}, "recipe");
@@ -198,13 +150,7 @@ Recipe Recipe::from_yaml_node(const YAML::Node& node, const std::string& source_
 }
 
 Recipe Recipe::from_yaml_string(const std::string& text, const std::string& source_name) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::ParserException& e) {
-    throw RecipeError(source_name + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg);
-  }
-  return from_yaml_node(root, source_name);
+  return from_yaml_node(YamlReader(source_name).load(text), source_name);
 }
 
 Recipe Recipe::from_yaml_file(const std::string& path) {

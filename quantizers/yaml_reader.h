@@ -1,0 +1,55 @@
+// Reading user YAML (recipes, configs) with errors that name the file, line and key:
+//   recipe.yaml:12: unknown key 'granularty' in 'weight' quantizer (expected one of: ...)
+// Every failure throws RecipeError (quantizers/recipe.h), a std::invalid_argument.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "quantizers/recipe.h"
+
+namespace ternary {
+
+class YamlReader {
+ public:
+  explicit YamlReader(std::string source) : source_(std::move(source)) {}
+
+  // "file:line" of a node (yaml-cpp marks are 0-based), or the file when the node has no mark.
+  std::string at(const YAML::Node& node) const;
+  [[noreturn]] void fail(const YAML::Node& node, const std::string& message) const;
+  // Every key of `map` must be in `allowed`; `what` names the map in the message.
+  void check_keys(const YAML::Node& map, const std::vector<std::string>& allowed, const std::string& what) const;
+
+  // A scalar of type T, or an error "'key' must be <type_name>, got '...'".
+  template <typename T>
+  T scalar(const YAML::Node& node, const std::string& key, const char* type_name) const {
+    if (!node.IsScalar()) fail(node, "'" + key + "' must be " + type_name);
+    try {
+      return node.as<T>();
+    } catch (const YAML::Exception&) {
+      fail(node, "'" + key + "' must be " + type_name + ", got '" + node.Scalar() + "'");
+    }
+  }
+
+  // One of the named options, or an error listing them.
+  template <typename E>
+  E choice(const YAML::Node& node, const std::string& key, const std::map<std::string, E>& options) const {
+    const auto value = scalar<std::string>(node, key, "a string");
+    const auto found = options.find(value);
+    if (found != options.end()) return found->second;
+    std::string names;
+    for (const auto& [name, _] : options) names += (names.empty() ? "" : ", ") + name;
+    fail(node, "unknown " + key + " '" + value + "' (expected one of: " + names + ")");
+  }
+
+  // Parses text, turning a syntax error into "source:line: YAML syntax error: ...".
+  YAML::Node load(const std::string& text) const;
+
+ private:
+  std::string source_;
+};
+
+}  // namespace ternary

@@ -1,0 +1,37 @@
+// The `optimizer:` section of a training config -> a torch::optim::Optimizer.
+//   optimizer: {name: adamw8bit, lr: 3.0e-4, betas: [0.9, 0.95], eps: 1.0e-8, weight_decay: 0.1}
+// Names: adamw8bit (default), adam8bit, sgd8bit, lion8bit, and the fp32 LibTorch baselines adamw,
+// sgd. Unknown names, keys that the chosen optimizer does not take, and bad values are errors
+// naming the file, line and key.
+#pragma once
+
+#include <torch/optim/optimizer.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace YAML {
+class Node;
+}
+
+namespace ternary {
+
+struct OptimizerConfig {
+  std::string name = "adamw8bit";
+  double lr = 1e-3;
+  double beta1 = 0.9, beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 1e-2;  // from_yaml: 1e-2 for adamw8bit/adamw, 0 for the others
+  double momentum = 0.9;        // sgd8bit, sgd
+  int64_t min_8bit_size = 4096;  // 8-bit optimizers
+
+  // Throws RecipeError ("file:line: ...") naming the bad key or value.
+  static OptimizerConfig from_yaml(const YAML::Node& node, const std::string& source_name);
+};
+
+// Weight decay applies to `decay` only; `no_decay` (norms, biases, quantizer scales) gets 0.
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const OptimizerConfig& config, std::vector<at::Tensor> decay,
+                                                        std::vector<at::Tensor> no_decay = {});
+
+}  // namespace ternary
