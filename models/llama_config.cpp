@@ -1,0 +1,33 @@
+#include "models/llama_config.h"
+
+#include <stdexcept>
+
+namespace ternary {
+namespace {
+
+void require(bool ok, const std::string& message) {
+  if (!ok) throw std::invalid_argument(message);
+}
+
+std::string value(const char* name, int64_t v) { return std::string(name) + " (" + std::to_string(v) + ")"; }
+
+}  // namespace
+
+void LlamaConfig::validate() const {
+  require(vocab_size > 0, value("vocab_size", vocab_size) + " must be > 0");
+  require(dim > 0, value("dim", dim) + " must be > 0");
+  require(n_layers > 0, value("n_layers", n_layers) + " must be > 0");
+  require(n_heads > 0 && dim % n_heads == 0, value("n_heads", n_heads) + " must divide " + value("dim", dim));
+  require(head_dim() % 2 == 0, "head_dim = dim / n_heads (" + std::to_string(head_dim()) +
+                                   ") must be even for rotary embeddings");
+  require(n_kv_heads > 0 && n_heads % n_kv_heads == 0,
+          value("n_kv_heads", n_kv_heads) + " must divide " + value("n_heads", n_heads));
+  require(ffn_dim > 0, value("ffn_dim", ffn_dim) + " must be > 0");
+  require(max_seq_len > 0, value("max_seq_len", max_seq_len) + " must be > 0");
+  require(rope_theta > 0, "rope_theta must be > 0");
+  require(norm_eps > 0, "norm_eps must be > 0");
+}
+
+const char* to_string(LlamaVariant variant) { return variant == LlamaVariant::kBitNet ? "bitnet" : "llama"; }
+
+}  // namespace ternary
