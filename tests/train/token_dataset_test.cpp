@@ -1,0 +1,93 @@
+#include "train/token_dataset.h"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace ternary {
+namespace {
+
+std::string write_text(const std::string& name, const std::string& text) {
+  const std::string path = ::testing::TempDir() + "/" + name;
+  std::ofstream(path, std::ios::binary) << text;
+  return path;
+}
+
+std::string corpus(int lines) {
+  std::string text;
+  for (int i = 0; i < lines; ++i) text += "line " + std::to_string(i) + ": the quick brown fox\n";
+  return text;
+}
+
+}  // namespace
+
+TEST(TokenDataset, SplitsTrainAndValAndKeepsTokens) {
+  const std::string text = corpus(200);
+  const TokenDatasetOptions options{{write_text("a.txt", text)}, ::testing::TempDir() + "/a.tok", 0.1};
+  std::filesystem::remove(options.cache_path);
+  const TokenDataset d = TokenDataset::prepare(options, ByteTokenizer());
+  const auto n = static_cast<int64_t>(text.size());
+  EXPECT_EQ(d.train_tokens() + d.val_tokens(), n);
+  EXPECT_EQ(d.val_tokens(), static_cast<int64_t>(n * 0.1));
+  EXPECT_EQ(d.vocab_size(), 256);
+  const at::Tensor first = d.train_slice(0, 10);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(first[i].item<int64_t>(), static_cast<unsigned char>(text[i]));
+}
+
+TEST(TokenDataset, IsBuiltOnceAndRebuiltWhenTheSourceChanges) {
+  const std::string path = write_text("b.txt", corpus(100));
+  const TokenDatasetOptions options{{path}, ::testing::TempDir() + "/b.tok", 0.1};
+  std::filesystem::remove(options.cache_path);
+  const uint64_t first = TokenDataset::prepare(options, ByteTokenizer()).fingerprint();
+  const auto written = std::filesystem::last_write_time(options.cache_path);
+  EXPECT_EQ(TokenDataset::prepare(options, ByteTokenizer()).fingerprint(), first);
+  EXPECT_EQ(std::filesystem::last_write_time(options.cache_path), written);  // reused, not rewritten
+  write_text("b.txt", corpus(101));
+  EXPECT_NE(TokenDataset::prepare(options, ByteTokenizer()).fingerprint(), first);
+}
+
+TEST(TokenDataset, CorruptFilesAreClearErrorsAndPrepareRebuildsThem) {
+  const TokenDatasetOptions options{{write_text("c.txt", corpus(100))}, ::testing::TempDir() + "/c.tok", 0.1};
+  TokenDataset::prepare(options, ByteTokenizer());
+  std::filesystem::resize_file(options.cache_path, std::filesystem::file_size(options.cache_path) - 3);
+  try {
+    TokenDataset::open(options.cache_path);
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("truncated?); delete it to rebuild"), std::string::npos) << e.what();
+  }
+  EXPECT_GT(TokenDataset::prepare(options, ByteTokenizer()).train_tokens(), 0);
+  std::ofstream(options.cache_path) << "garbage garbage garbage garbage garbage garbage garbage garbage "
+                                       "garbage garbage garbage garbage garbage garbage garbage";
+  EXPECT_THROW(TokenDataset::open(options.cache_path), std::runtime_error);
+  EXPECT_THROW(TokenDataset::prepare({{"/nonexistent.txt"}, options.cache_path, 0.1}, ByteTokenizer()),
+               std::runtime_error);
+}
+
+TEST(TokenDataset, TrainWindowsAreShiftedPairsAndReproducible) {
+  const TokenDatasetOptions options{{write_text("d.txt", corpus(300))}, ::testing::TempDir() + "/d.tok", 0.1};
+  const TokenDataset d = TokenDataset::prepare(options, ByteTokenizer());
+  at::Generator g1 = at::make_generator<at::CPUGeneratorImpl>(7), g2 = at::make_generator<at::CPUGeneratorImpl>(7);
+  const auto [x1, y1] = d.sample_train(4, 32, g1);
+  const auto [x2, y2] = d.sample_train(4, 32, g2);
+  EXPECT_TRUE(at::equal(x1, x2));
+  EXPECT_EQ(x1.sizes(), (at::IntArrayRef{4, 32}));
+  EXPECT_TRUE(at::equal(x1.slice(1, 1), y1.slice(1, 0, 31)));
+}
+
+TEST(TokenDataset, ValidationWindowsAreFixedAndCoverTheTail) {
+  const TokenDatasetOptions options{{write_text("e.txt", corpus(300))}, ::testing::TempDir() + "/e.tok", 0.2};
+  const TokenDataset d = TokenDataset::prepare(options, ByteTokenizer());
+  const auto batches = d.val_batches(8, 16, 1000);
+  int64_t windows = 0;
+  for (const auto& [x, y] : batches) windows += x.size(0);
+  EXPECT_EQ(windows, (d.val_tokens() - 1) / 16);
+  const auto again = d.val_batches(8, 16, 1000);
+  EXPECT_TRUE(at::equal(batches.back().first, again.back().first));
+  EXPECT_EQ(d.val_batches(8, 16, 2).size(), 2u);
+}
+
+}  // namespace ternary

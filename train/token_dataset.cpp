@@ -1,0 +1,202 @@
+#include "train/token_dataset.h"
+
+#include <ATen/ATen.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace ternary {
+namespace {
+
+constexpr char kMagic[8] = {'T', 'T', 'O', 'K', 'E', 'N', 'S', '1'};
+constexpr uint32_t kVersion = 1;
+
+#pragma pack(push, 1)
+struct Header {
+  char magic[8];
+  uint32_t version;
+  uint32_t token_bytes;
+  uint64_t vocab_size;
+  uint64_t n_train;
+  uint64_t n_val;
+  uint64_t fingerprint;
+  char tokenizer_id[64];
+};
+#pragma pack(pop)
+static_assert(sizeof(Header) == 112, "token file header layout");
+
+[[noreturn]] void fail(const std::string& path, const std::string& message) {
+  throw std::runtime_error(path + ": " + message);
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(path, "cannot open the text file (check data.text_files)");
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+uint64_t fingerprint_of(const std::vector<std::string>& texts, const Tokenizer& tokenizer, double val_fraction) {
+  uint64_t h = fnv1a(tokenizer.id().data(), tokenizer.id().size());
+  for (const auto& text : texts) h = fnv1a(text.data(), text.size(), h);
+  return fnv1a(&val_fraction, sizeof val_fraction, h);
+}
+
+}  // namespace
+
+struct TokenDataset::Mapping {
+  void* data = MAP_FAILED;
+  size_t size = 0;
+  ~Mapping() {
+    if (data != MAP_FAILED) munmap(data, size);
+  }
+  const char* tokens() const { return static_cast<const char*>(data) + sizeof(Header); }
+};
+
+TokenDataset TokenDataset::open(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) fail(path, "cannot open the tokenized data file");
+  struct stat st {};
+  fstat(fd, &st);
+  auto mapping = std::make_shared<Mapping>();
+  mapping->size = static_cast<size_t>(st.st_size);
+  if (mapping->size >= sizeof(Header)) mapping->data = mmap(nullptr, mapping->size, PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  if (mapping->data == MAP_FAILED) fail(path, "too short or unreadable to be a tokenized data file; delete it to rebuild");
+  Header h;
+  std::memcpy(&h, mapping->data, sizeof h);
+  if (std::memcmp(h.magic, kMagic, sizeof kMagic) != 0) fail(path, "not a tokenized data file (bad magic); delete it to rebuild");
+  if (h.version != kVersion)
+    fail(path, "tokenized data version " + std::to_string(h.version) + ", expected " + std::to_string(kVersion) +
+                   "; delete it to rebuild");
+  if (h.token_bytes != 2 && h.token_bytes != 4) fail(path, "bad token width; delete it to rebuild");
+  if (sizeof(Header) + (h.n_train + h.n_val) * h.token_bytes != mapping->size)
+    fail(path, "size does not match its header (truncated?); delete it to rebuild");
+  TokenDataset d;
+  d.mapping_ = std::move(mapping);
+  d.path_ = path;
+  d.n_train_ = static_cast<int64_t>(h.n_train);
+  d.n_val_ = static_cast<int64_t>(h.n_val);
+  d.vocab_size_ = static_cast<int64_t>(h.vocab_size);
+  d.token_bytes_ = static_cast<int>(h.token_bytes);
+  d.fingerprint_ = h.fingerprint;
+  return d;
+}
+
+TokenDataset TokenDataset::prepare(const TokenDatasetOptions& options, const Tokenizer& tokenizer) {
+  if (options.text_files.empty()) throw std::invalid_argument("data.text_files is empty: name at least one text file");
+  if (!(options.val_fraction > 0 && options.val_fraction < 1))
+    throw std::invalid_argument("data.val_fraction must be in (0, 1), got " + std::to_string(options.val_fraction));
+  std::vector<std::string> texts;
+  for (const auto& file : options.text_files) texts.push_back(read_text(file));
+  const uint64_t fingerprint = fingerprint_of(texts, tokenizer, options.val_fraction);
+  if (std::filesystem::exists(options.cache_path)) {
+    try {
+      TokenDataset cached = open(options.cache_path);
+      if (cached.fingerprint_ == fingerprint) return cached;
+    } catch (const std::runtime_error&) {
+      // stale or damaged cache: rebuilt below
+    }
+  }
+  std::vector<int32_t> tokens;
+  for (const auto& text : texts) {
+    const auto ids = tokenizer.encode(text);
+    tokens.insert(tokens.end(), ids.begin(), ids.end());
+  }
+  const auto n = static_cast<int64_t>(tokens.size());
+  const auto n_val = static_cast<int64_t>(static_cast<double>(n) * options.val_fraction);
+  if (n_val < 2 || n - n_val < 2)
+    throw std::invalid_argument("corpus of " + std::to_string(n) + " tokens is too small for a train/val split");
+  Header h{};
+  std::memcpy(h.magic, kMagic, sizeof kMagic);
+  h.version = kVersion;
+  h.token_bytes = tokenizer.vocab_size() <= 65536 ? 2 : 4;
+  h.vocab_size = static_cast<uint64_t>(tokenizer.vocab_size());
+  h.n_train = static_cast<uint64_t>(n - n_val);
+  h.n_val = static_cast<uint64_t>(n_val);
+  h.fingerprint = fingerprint;
+  std::strncpy(h.tokenizer_id, tokenizer.id().c_str(), sizeof h.tokenizer_id - 1);
+  const std::string temp = options.cache_path + ".tmp";
+  {
+    std::filesystem::create_directories(std::filesystem::absolute(options.cache_path).parent_path());
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    if (!out) fail(temp, "cannot write the tokenized data file");
+    out.write(reinterpret_cast<const char*>(&h), sizeof h);
+    for (int32_t t : tokens) {
+      if (h.token_bytes == 2) {
+        const auto v = static_cast<uint16_t>(t);
+        out.write(reinterpret_cast<const char*>(&v), 2);
+      } else {
+        out.write(reinterpret_cast<const char*>(&t), 4);
+      }
+    }
+    out.flush();
+    if (!out) fail(temp, "write failed (disk full?)");
+  }
+  std::filesystem::rename(temp, options.cache_path);
+  return open(options.cache_path);
+}
+
+at::Tensor TokenDataset::window(int64_t offset, int64_t count) const {
+  at::Tensor out = at::empty({count}, at::kLong);
+  int64_t* o = out.data_ptr<int64_t>();
+  const char* base = mapping_->tokens() + offset * token_bytes_;
+  for (int64_t i = 0; i < count; ++i) {
+    if (token_bytes_ == 2) {
+      uint16_t v;
+      std::memcpy(&v, base + 2 * i, 2);
+      o[i] = v;
+    } else {
+      int32_t v;
+      std::memcpy(&v, base + 4 * i, 4);
+      o[i] = v;
+    }
+  }
+  return out;
+}
+
+at::Tensor TokenDataset::train_slice(int64_t start, int64_t count) const {
+  TORCH_CHECK(start >= 0 && count >= 0 && start + count <= n_train_, "train_slice out of range");
+  return window(start, count);
+}
+
+std::pair<at::Tensor, at::Tensor> TokenDataset::sample_train(int64_t batch, int64_t seq, at::Generator& generator) const {
+  TORCH_CHECK(seq + 1 < n_train_, "sequence length ", seq, " does not fit the ", n_train_, " training tokens");
+  const at::Tensor starts = at::randint(0, n_train_ - seq - 1, {batch}, generator, at::kLong);
+  at::Tensor inputs = at::empty({batch, seq}, at::kLong), targets = at::empty({batch, seq}, at::kLong);
+  for (int64_t b = 0; b < batch; ++b) {
+    const at::Tensor w = window(starts[b].item<int64_t>(), seq + 1);
+    inputs[b].copy_(w.slice(0, 0, seq));
+    targets[b].copy_(w.slice(0, 1, seq + 1));
+  }
+  return {inputs, targets};
+}
+
+std::vector<std::pair<at::Tensor, at::Tensor>> TokenDataset::val_batches(int64_t batch, int64_t seq,
+                                                                         int64_t max_batches) const {
+  const int64_t windows = (n_val_ - 1) / seq;
+  TORCH_CHECK(windows >= 1, "validation split (", n_val_, " tokens) is shorter than one sequence of ", seq);
+  std::vector<std::pair<at::Tensor, at::Tensor>> batches;
+  for (int64_t first = 0; first < windows && static_cast<int64_t>(batches.size()) < max_batches; first += batch) {
+    const int64_t rows = std::min(batch, windows - first);
+    at::Tensor inputs = at::empty({rows, seq}, at::kLong), targets = at::empty({rows, seq}, at::kLong);
+    for (int64_t r = 0; r < rows; ++r) {
+      const at::Tensor w = window(n_train_ + (first + r) * seq, seq + 1);
+      inputs[r].copy_(w.slice(0, 0, seq));
+      targets[r].copy_(w.slice(0, 1, seq + 1));
+    }
+    batches.emplace_back(inputs, targets);
+  }
+  return batches;
+}
+
+}  // namespace ternary

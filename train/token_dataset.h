@@ -1,0 +1,56 @@
+// A tokenized corpus on disk, built once from text files and memory-mapped afterwards:
+// the first (1 - val_fraction) of the tokens train, the tail validates. Random windows for
+// training come from a caller-owned at::Generator (checkpointable); the validation windows are
+// fixed. File format (little-endian): "TTOKENS1", version, token width, vocab size, train and
+// val counts, a fingerprint of the sources + tokenizer, the tokenizer id, then the tokens.
+#pragma once
+
+#include <ATen/core/Generator.h>
+#include <ATen/core/Tensor.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "train/tokenizer.h"
+
+namespace ternary {
+
+struct TokenDatasetOptions {
+  std::vector<std::string> text_files;
+  std::string cache_path;     // where the tokenized file lives (rebuilt when stale)
+  double val_fraction = 0.1;  // tail of the corpus held out
+};
+
+class TokenDataset {
+ public:
+  // Opens cache_path if it holds exactly these files tokenized by `tokenizer`, else rebuilds it
+  // (written to a temporary file, then renamed, so a crash never leaves a half file behind).
+  static TokenDataset prepare(const TokenDatasetOptions& options, const Tokenizer& tokenizer);
+  // Opens and validates a tokenized file; a corrupt or truncated one is a clear error.
+  static TokenDataset open(const std::string& path);
+
+  int64_t train_tokens() const { return n_train_; }
+  int64_t val_tokens() const { return n_val_; }
+  int64_t vocab_size() const { return vocab_size_; }
+  uint64_t fingerprint() const { return fingerprint_; }
+
+  // (inputs, targets): (batch, seq) int64, targets = inputs shifted by one token.
+  std::pair<at::Tensor, at::Tensor> sample_train(int64_t batch, int64_t seq, at::Generator& generator) const;
+  // Consecutive non-overlapping windows over the validation tokens, batched; at most max_batches.
+  std::vector<std::pair<at::Tensor, at::Tensor>> val_batches(int64_t batch, int64_t seq, int64_t max_batches) const;
+  // Tokens [start, start + count) of the training split, as int64.
+  at::Tensor train_slice(int64_t start, int64_t count) const;
+
+ private:
+  struct Mapping;
+  std::shared_ptr<Mapping> mapping_;
+  std::string path_;
+  int64_t n_train_ = 0, n_val_ = 0, vocab_size_ = 0;
+  int token_bytes_ = 2;
+  uint64_t fingerprint_ = 0;
+  at::Tensor window(int64_t offset, int64_t count) const;
+};
+
+}  // namespace ternary
