@@ -102,9 +102,7 @@ LlamaModel load_hf_llama(const std::string& dir, const Recipe& recipe) {
   for (const auto& [name, tensor] : tensors)
     if (!used.count(name) && name.find("rotary_emb.inv_freq") == std::string::npos)
       fail(dir, "checkpoint tensor '" + name + "' has no place in a LLaMA model (another architecture?)");
-  for (const auto& module : model->modules(/*include_self=*/false))
-    if (auto* linear = dynamic_cast<QuantLinearImpl*>(module.get()))
-      if (linear->weight_quantizer) linear->weight_quantizer->attach(linear->weight);
+  model->initialize_quantizers();
   return model;
 }
 

@@ -32,6 +32,10 @@ LlamaModelImpl::LlamaModelImpl(LlamaConfig config, const Recipe& recipe) : confi
     if (name.find("_quantizer.") == std::string::npos && param.value().dim() == 2)
       torch::nn::init::normal_(param.value(), 0.0, 0.02);
   }
+  initialize_quantizers();
+}
+
+void LlamaModelImpl::initialize_quantizers() {
   for (const auto& module : modules(/*include_self=*/false))
     if (auto* linear = dynamic_cast<QuantLinearImpl*>(module.get()))
       if (linear->weight_quantizer) linear->weight_quantizer->attach(linear->weight);

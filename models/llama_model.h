@@ -16,6 +16,9 @@ class LlamaModelImpl : public torch::nn::Module {
   // full precision; a tied lm_head cannot be quantized (an error says so).
   LlamaModelImpl(LlamaConfig config, const Recipe& recipe);
   at::Tensor forward(const at::Tensor& tokens);  // (batch, seq) int64 -> (batch, seq, vocab) logits
+  // Sizes and initialises every weight quantizer's learned parameters from the current weights
+  // (after construction, and again after loading weights from elsewhere).
+  void initialize_quantizers();
   const LlamaConfig& config() const { return config_; }
 
   torch::nn::Embedding embed_tokens{nullptr};

@@ -110,10 +110,9 @@ void plan(torch::nn::Module& parent, const std::string& prefix, const Recipe& re
     entry.name = full;
     entry.rule = rule->origin;
     entry.weight = describe_slot(rule->slots.weight);
-    if (entry.input.empty()) entry.input = describe_slot(rule->slots.input);
+    entry.input = describe_slot(rule->slots.input);  // make_replacement overrides it for embeddings
     entry.output = describe_slot(rule->slots.output);
     auto [replacement, any] = make_replacement(weak.lock(), rule->slots, entry);
-    if (entry.to == "ternary::QuantEmbedding") entry.input = "none (indices)";
     swaps.push_back({&parent, name, weak.lock(), replacement, std::move(any)});
     report.replaced.push_back(entry);
   }

@@ -22,16 +22,7 @@ at::Tensor parameter(at::IntArrayRef shape, uint64_t seed = 0) {
   return at::randn(shape).requires_grad_();
 }
 
-at::Tensor dequantized(const at::Tensor& codes, const at::Tensor& absmax, bool is_signed) {
-  at::Tensor out = at::empty({codes.numel()});
-  dequantize_blockwise({const_cast<uint8_t*>(codes.const_data_ptr<uint8_t>()), const_cast<float*>(absmax.const_data_ptr<float>())},
-                       codes.numel(), is_signed, out.data_ptr<float>());
-  return out;
-}
-
-const Blockwise8bitParamState& state_of(const torch::optim::Optimizer& opt, const at::Tensor& p) {
-  return static_cast<const Blockwise8bitParamState&>(*opt.state().at(p.unsafeGetTensorImpl()));
-}
+using testing::state_of;
 
 }  // namespace
 
@@ -60,8 +51,8 @@ TEST(AdamW8bit, BitsandbytesFiftyStepProtocolWithResync) {
       const auto& s = state_of(ours, p8);
       auto& fp32_state = static_cast<torch::optim::AdamWParamState&>(*theirs.state().at(p32.unsafeGetTensorImpl()));
       at::NoGradGuard no_grad;
-      fp32_state.exp_avg().copy_(dequantized(s.state1(), s.absmax1(), true).view_as(p32));
-      fp32_state.exp_avg_sq().copy_(dequantized(s.state2(), s.absmax2(), false).view_as(p32));
+      fp32_state.exp_avg().copy_(testing::dequantize(s.state1(), s.absmax1(), true).view_as(p32));
+      fp32_state.exp_avg_sq().copy_(testing::dequantize(s.state2(), s.absmax2(), false).view_as(p32));
       p32.copy_(p8);
     }
     EXPECT_LT(worst_abs, 6e-5) << "1024x" << cols;

@@ -19,23 +19,13 @@
 #include "optim/dynamic_map.h"
 #include "optim/lion8bit.h"
 #include "optim/sgd8bit.h"
+#include "optimizer_test_util.h"
 
 namespace ternary {
 namespace {
 
-// The brute-force nearest code, ties to the lower one.
-int brute_force_nearest(const DynamicCodebook& book, float x) {
-  int best = 0;
-  for (int c = 1; c < 256; ++c)
-    if (std::fabs(x - book.value(c)) < std::fabs(x - book.value(best))) best = c;
-  return best;
-}
-
-at::Tensor dequantize(const at::Tensor& codes, const at::Tensor& absmax, bool is_signed) {
-  at::Tensor c = codes.reshape(-1).contiguous(), a = absmax.contiguous(), out = at::empty({c.numel()});
-  dequantize_blockwise({c.data_ptr<uint8_t>(), a.data_ptr<float>()}, c.numel(), is_signed, out.data_ptr<float>());
-  return out;
-}
+using testing::brute_force_nearest;
+using testing::dequantize;
 
 // `expected_state`: the fp32 moment before quantization, recomputed from bitsandbytes' previous
 // state and the gradient, in which our codes must be exact wherever they differ from theirs.
@@ -94,7 +84,7 @@ void replay(const Case& c) {
     const std::string what = c.name + " step " + step;
     EXPECT_LT((p.detach() - golden[c.name + "_p" + step]).abs().max().item<float>(), 2e-6) << what;
 
-    const auto& s = static_cast<const Blockwise8bitParamState&>(*opt->state().at(p.unsafeGetTensorImpl()));
+    const auto& s = testing::state_of(*opt, p);
     const auto [m, v] = c.moments(m_prev, v_prev, p_before, g.reshape(-1), k);
     EXPECT_TRUE(at::allclose(s.absmax1(), golden[c.name + "_absmax1_" + step], 1e-5, 0)) << what;
     check_codes(s.state1(), s.absmax1(), golden[c.name + "_state1_" + step], m, true, what + " state1");

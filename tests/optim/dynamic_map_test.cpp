@@ -10,6 +10,7 @@
 
 #include "golden_data.h"
 #include "optim/blockwise_update.h"
+#include "optimizer_test_util.h"
 
 namespace ternary {
 namespace {
@@ -19,13 +20,7 @@ at::Tensor map_tensor(bool is_signed) {
   return at::tensor(std::vector<float>(map.begin(), map.end()));
 }
 
-// Brute force: the code at the smallest float distance, ties to the lower code.
-uint8_t brute_force_nearest(const DynamicCodebook& book, float x) {
-  int best = 0;
-  for (int c = 1; c < 256; ++c)
-    if (std::fabs(x - book.value(c)) < std::fabs(x - book.value(best))) best = c;
-  return static_cast<uint8_t>(best);
-}
+using testing::brute_force_nearest;
 
 std::vector<float> probe_values() {
   std::vector<float> xs;
@@ -119,10 +114,8 @@ TEST(QuantizeBlockwise, MatchesBitsandbytesExceptDocumentedSignFixes) {
     // binary search is approximate, and its CPU backend omits the sign fix its CUDA kernels apply.
     ++differences;
     const float x = x_at(i) / absmax[i / 256].item<float>();
-    int nearest = 0;
-    for (int c = 1; c < 256; ++c)
-      if (std::fabs(x - book.value(c)) < std::fabs(x - book.value(nearest))) nearest = c;
-    ASSERT_EQ(ours, nearest_signed_with_sign_fix(book, x, static_cast<uint8_t>(nearest))) << "i=" << i;
+    const auto nearest = static_cast<uint8_t>(brute_force_nearest(book, x));
+    ASSERT_EQ(ours, nearest_signed_with_sign_fix(book, x, nearest)) << "i=" << i;
     ASSERT_EQ(std::abs(ours - theirs), 1) << "i=" << i;
   }
   EXPECT_LT(differences, 10);
