@@ -6,7 +6,7 @@ namespace ternary {
 
 std::string YamlReader::at(const YAML::Node& node) const {
   const auto mark = node.Mark();
-  return mark.is_null() ? source_ : source_ + ":" + std::to_string(mark.line + 1);
+  return mark.is_null() ? source_ + " (--set)" : source_ + ":" + std::to_string(mark.line + 1);
 }
 
 void YamlReader::fail(const YAML::Node& node, const std::string& message) const {

@@ -17,8 +17,10 @@ class YamlReader {
  public:
   explicit YamlReader(std::string source) : source_(std::move(source)) {}
 
-  // "file:line" of a node (yaml-cpp marks are 0-based), or the file when the node has no mark.
+  // "file:line" of a node (yaml-cpp marks are 0-based). Nodes without a mark come from
+  // command-line overrides: "file (--set)".
   std::string at(const YAML::Node& node) const;
+  const std::string& source() const { return source_; }
   [[noreturn]] void fail(const YAML::Node& node, const std::string& message) const;
   // Every key of `map` must be in `allowed`; `what` names the map in the message.
   void check_keys(const YAML::Node& map, const std::vector<std::string>& allowed, const std::string& what) const;

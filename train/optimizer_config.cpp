@@ -44,7 +44,10 @@ std::vector<torch::optim::OptimizerParamGroup> groups(const Options& options, st
 }  // namespace
 
 OptimizerConfig OptimizerConfig::from_yaml(const YAML::Node& node, const std::string& source_name) {
-  const YamlReader reader(source_name);
+  return from_yaml(node, YamlReader(source_name));
+}
+
+OptimizerConfig OptimizerConfig::from_yaml(const YAML::Node& node, const YamlReader& reader) {
   if (!node.IsMap()) reader.fail(node, "'optimizer' must be a map such as {name: adamw8bit, lr: 3.0e-4}");
   OptimizerConfig config;
   if (node["name"]) config.name = reader.scalar<std::string>(node["name"], "name", "an optimizer name");
@@ -79,6 +82,19 @@ OptimizerConfig OptimizerConfig::from_yaml(const YAML::Node& node, const std::st
     if (config.min_8bit_size < 0) reader.fail(n, "'min_8bit_size' must be >= 0");
   }
   return config;
+}
+
+void OptimizerConfig::to_yaml(YAML::Emitter& out) const {
+  for (const auto& key : keys_by_optimizer().at(name)) {
+    out << YAML::Key << key << YAML::Value;
+    if (key == "name") out << name;
+    else if (key == "lr") out << lr;
+    else if (key == "betas") out << YAML::Flow << std::vector<double>{beta1, beta2};
+    else if (key == "eps") out << eps;
+    else if (key == "weight_decay") out << weight_decay;
+    else if (key == "momentum") out << momentum;
+    else if (key == "min_8bit_size") out << min_8bit_size;
+  }
 }
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const OptimizerConfig& c, std::vector<at::Tensor> decay,

@@ -12,10 +12,13 @@
 #include <vector>
 
 namespace YAML {
+class Emitter;
 class Node;
 }
 
 namespace ternary {
+
+class YamlReader;
 
 struct OptimizerConfig {
   std::string name = "adamw8bit";
@@ -28,6 +31,9 @@ struct OptimizerConfig {
 
   // Throws RecipeError ("file:line: ...") naming the bad key or value.
   static OptimizerConfig from_yaml(const YAML::Node& node, const std::string& source_name);
+  static OptimizerConfig from_yaml(const YAML::Node& node, const YamlReader& reader);
+  // The keys this optimizer takes, into an open YAML map (--dump-config, checkpoints).
+  void to_yaml(YAML::Emitter& out) const;
 };
 
 // Weight decay applies to `decay` only; `no_decay` (norms, biases, quantizer scales) gets 0.

@@ -1,0 +1,145 @@
+#include "train/train_config.h"
+
+#include <gtest/gtest.h>
+
+#include "train/lr_schedule.h"
+
+namespace ternary {
+namespace {
+
+std::string error_of(const std::string& yaml, const std::vector<std::string>& overrides = {}) {
+  try {
+    TrainConfig::parse(yaml, "run.yaml", overrides);
+  } catch (const RecipeError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST(TrainConfig, DefaultsFileThenOverrides) {
+  const std::string yaml =
+      "model:\n  dim: 64\n  n_heads: 4\noptimizer: {name: adamw8bit, lr: 1.0e-3}\ntraining: {steps: 10}\n";
+  const TrainConfig c = TrainConfig::parse(yaml, "run.yaml", {"optimizer.lr=3e-4", "model.variant=bitnet",
+                                                               "optimizer.betas=[0.8, 0.9]", "eval.top_k=5"});
+  EXPECT_EQ(c.model.dim, 64);                   // file
+  EXPECT_EQ(c.model.n_layers, 4);               // default
+  EXPECT_EQ(c.model.n_kv_heads, 4);             // defaults to n_heads
+  EXPECT_EQ(c.model.vocab_size, 0);             // auto
+  EXPECT_EQ(c.model.max_seq_len, 64);           // auto = training.seq_len
+  EXPECT_EQ(c.model.variant, LlamaVariant::kBitNet);  // --set
+  EXPECT_DOUBLE_EQ(c.optimizer.lr, 3e-4);       // --set beats the file
+  EXPECT_DOUBLE_EQ(c.optimizer.beta1, 0.8);
+  EXPECT_EQ(c.eval.top_k, 5);
+  EXPECT_EQ(c.training.steps, 10);
+  EXPECT_EQ(c.quantization.preset, "bitnet_b158");
+  EXPECT_EQ(c.output_dir, "runs/llama_qat");
+}
+
+TEST(TrainConfig, DumpParsesBackToTheSameConfig) {
+  const std::string yaml =
+      "quantization:\n  rules:\n    - {match: lm_head, preset: none}\n    - {match: '*', preset: twn}\n"
+      "  warmup_steps: 50\neval: {sample_prompt: \"\\nKING:\"}\ndata: {text_files: [a.txt, b.txt]}\n"
+      "optimizer: {name: lion8bit, lr: 3.0e-4}\nmodel: {vocab_size: 300, n_kv_heads: 2}\n";
+  const TrainConfig c = TrainConfig::parse(yaml, "run.yaml");
+  const std::string dumped = c.to_yaml();
+  const TrainConfig again = TrainConfig::parse(dumped, "dumped.yaml");
+  EXPECT_EQ(again.to_yaml(), dumped);
+  EXPECT_EQ(again.eval.sample_prompt, "\nKING:");
+  EXPECT_EQ(again.data.text_files, (std::vector<std::string>{"a.txt", "b.txt"}));
+  EXPECT_DOUBLE_EQ(again.optimizer.lr, 3e-4);
+  EXPECT_EQ(again.model.vocab_size, 300);
+  EXPECT_EQ(again.quantization.warmup_steps, 50);
+  const Recipe recipe = again.quantization.recipe();
+  ASSERT_EQ(recipe.rules.size(), 2u);
+  EXPECT_TRUE(recipe.match("lm_head")->keep_full_precision);
+  EXPECT_FALSE(recipe.match("layers.0.mlp.up_proj")->keep_full_precision);
+  // A default config round-trips too (vocab_size auto, empty strings).
+  const std::string defaults = TrainConfig::parse("", "empty.yaml").to_yaml();
+  EXPECT_EQ(TrainConfig::parse(defaults, "d.yaml").to_yaml(), defaults);
+}
+
+TEST(TrainConfig, PresetNoneIsFullPrecisionAndRecipeFilesLoad) {
+  EXPECT_TRUE(TrainConfig::parse("quantization: {preset: none}", "r.yaml").quantization.recipe().rules.empty());
+  const TrainConfig c = TrainConfig::parse(
+      std::string("quantization: {recipe: ") + TERNARY_SOURCE_DIR + "/configs/recipes/bitnet_b158.yaml}", "r.yaml");
+  EXPECT_EQ(c.quantization.recipe().rules.size(), 2u);
+}
+
+TEST(TrainConfig, ErrorsNameFileLineAndKey) {
+  EXPECT_EQ(error_of("model:\n  dim: 64\n  dimm: 3\n"),
+            "run.yaml:3: unknown key 'dimm' in model (expected one of: variant, vocab_size, dim, n_layers, n_heads, "
+            "n_kv_heads, ffn_dim, rope_theta, norm_eps, max_seq_len, tie_embeddings)");
+  EXPECT_EQ(error_of("trainng: {steps: 3}\n").rfind("run.yaml:1: unknown key 'trainng' in the training config", 0), 0u);
+  EXPECT_EQ(error_of("training:\n  steps: many\n"), "run.yaml:2: 'steps' must be an integer, got 'many'");
+  EXPECT_EQ(error_of("training:\n  batch_size: 0\n"), "run.yaml:2: training.batch_size: must be >= 1, got 0");
+  EXPECT_EQ(error_of("model:\n  dim: 100\n  n_heads: 3\n"), "run.yaml:3: model.n_heads (3) must divide dim (100)");
+  EXPECT_EQ(error_of("model:\n  n_heads: 4\n  n_kv_heads: 3\n"),
+            "run.yaml:3: model.n_kv_heads (3) must divide n_heads (4)");
+  EXPECT_EQ(error_of("model: {max_seq_len: 32}\ntraining: {seq_len: 64}\n"),
+            "run.yaml:1: model.max_seq_len: is 32 but training.seq_len is 64; raise max_seq_len or lower seq_len");
+  EXPECT_EQ(error_of("model: {variant: gpt2}\n"),
+            "run.yaml:1: model.variant: unknown value 'gpt2' (expected one of: llama, bitnet)");
+  EXPECT_EQ(error_of("quantization: {preset: ternary}\n").rfind("run.yaml:1: quantization.preset: unknown quantizer "
+                                                                "preset 'ternary'", 0), 0u);
+  EXPECT_EQ(error_of("quantization: {preset: twn, rules: []}\n"),
+            "run.yaml:1: quantization: give one of 'preset', 'recipe' (a file) or 'rules' (inline)");
+  EXPECT_EQ(error_of("quantization:\n  rules:\n    - {match: '*', preset: tern}\n").rfind("run.yaml:3:", 0), 0u);
+  EXPECT_EQ(error_of("optimizer: {name: lion8bit, eps: 1}\n").rfind("run.yaml:1: unknown key 'eps' in optimizer", 0),
+            0u);
+  EXPECT_EQ(error_of("init: {from: hf}\n"), "run.yaml:1: init.path: init.from: hf needs init.path: DIR");
+  EXPECT_EQ(error_of("data: {tokenizer: sentencepiece}\n"),
+            "run.yaml:1: data.tokenizer: sentencepiece needs data.tokenizer_model: path/to/tokenizer.model");
+  EXPECT_EQ(error_of("device: tpu\n"), "run.yaml:1: unknown device 'tpu' (expected cpu or cuda)");
+  EXPECT_EQ(error_of("model: [1, 2]\n"), "run.yaml:1: 'model' must be a map of keys");
+  EXPECT_EQ(error_of("model: {dim: 64\n").rfind("run.yaml:", 0), 0u);  // YAML syntax error with a line
+  EXPECT_EQ(error_of("", {}), "");
+}
+
+TEST(TrainConfig, OverrideErrorsNameTheOverride) {
+  EXPECT_EQ(error_of("", {"model.dim=wide"}), "run.yaml (--set): 'dim' must be an integer, got 'wide'");
+  EXPECT_EQ(error_of("", {"model.dimm=3"}).rfind("run.yaml (--set): unknown key 'dimm' in model", 0), 0u);
+  EXPECT_EQ(error_of("", {"optimizer.lr"}), "--set optimizer.lr: expected section.key=value, e.g. --set optimizer.lr=3e-4");
+  EXPECT_EQ(error_of("", {"optimizer.lr="}), "--set optimizer.lr=: missing value after '='");
+  EXPECT_EQ(error_of("", {".lr=3"}).rfind("--set .lr=3: expected", 0), 0u);
+  EXPECT_EQ(error_of("", {"model.dim=[1"}).rfind("--set model.dim=[1: the value is not valid YAML", 0), 0u);
+  // An override that makes shapes impossible is caught like the file's.
+  EXPECT_EQ(error_of("model: {dim: 64}\n", {"model.n_heads=5"}), "run.yaml (--set): model.n_heads (5) must divide dim (64)");
+}
+
+TEST(TrainConfig, MissingFileIsAClearError) {
+  try {
+    TrainConfig::from_file("/nonexistent/run.yaml");
+    FAIL();
+  } catch (const RecipeError& e) {
+    EXPECT_STREQ(e.what(), "/nonexistent/run.yaml: cannot open the config file (check the path)");
+  }
+}
+
+TEST(LrSchedule, WarmupThenCosineToTheFloor) {
+  ScheduleConfig s;
+  s.warmup_steps = 10;
+  s.min_lr_ratio = 0.1;
+  EXPECT_DOUBLE_EQ(scheduled_lr(s, 1.0, 0, 110), 0.1);
+  EXPECT_DOUBLE_EQ(scheduled_lr(s, 1.0, 9, 110), 1.0);
+  EXPECT_DOUBLE_EQ(scheduled_lr(s, 1.0, 10, 110), 1.0);
+  EXPECT_NEAR(scheduled_lr(s, 1.0, 60, 110), 0.55, 1e-12);  // half way: floor + (1 - floor) / 2
+  EXPECT_DOUBLE_EQ(scheduled_lr(s, 1.0, 110, 110), 0.1);
+  EXPECT_DOUBLE_EQ(scheduled_lr(s, 1.0, 500, 110), 0.1);
+  for (int64_t step = 11; step < 110; ++step)
+    EXPECT_LE(scheduled_lr(s, 1.0, step, 110), scheduled_lr(s, 1.0, step - 1, 110));
+  s.decay_steps = 60;  // decay ends early
+  EXPECT_DOUBLE_EQ(scheduled_lr(s, 1.0, 60, 110), 0.1);
+  s.warmup_steps = 0;
+  EXPECT_DOUBLE_EQ(scheduled_lr(s, 2.0, 0, 110), 2.0);
+}
+
+TEST(LrSchedule, QuantLambdaRampsToOne) {
+  EXPECT_DOUBLE_EQ(scheduled_quant_lambda(0, 0), 1.0);
+  EXPECT_DOUBLE_EQ(scheduled_quant_lambda(4, 0), 0.25);
+  EXPECT_DOUBLE_EQ(scheduled_quant_lambda(4, 3), 1.0);
+  EXPECT_DOUBLE_EQ(scheduled_quant_lambda(4, 100), 1.0);
+}
+
+}  // namespace ternary

@@ -1,0 +1,98 @@
+#include "train/progress.h"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <vector>
+
+namespace ternary {
+namespace {
+
+// Keeps the records of steps <= last_step (a resumed run rewrites what came after).
+void truncate_metrics(const std::string& path, int64_t last_step) {
+  std::ifstream in(path);
+  if (!in) return;
+  std::vector<std::string> kept;
+  for (std::string line; std::getline(in, line);) {
+    const auto record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (record.is_object() && record.value("step", int64_t{0}) <= last_step) kept.push_back(line);
+  }
+  in.close();
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    for (const auto& line : kept) out << line << "\n";
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+std::string duration(double seconds) {
+  const auto s = static_cast<int64_t>(std::max(0.0, seconds));
+  char text[32];
+  if (s >= 3600) std::snprintf(text, sizeof text, "%lldh%02lldm", (long long)(s / 3600), (long long)(s / 60 % 60));
+  else std::snprintf(text, sizeof text, "%lldm%02llds", (long long)(s / 60), (long long)(s % 60));
+  return text;
+}
+
+}  // namespace
+
+TrainingProgress::TrainingProgress(const std::string& metrics_path, int64_t start_step, int64_t total_steps,
+                                   int64_t log_every, std::ostream* log)
+    : log_(log),
+      terminal_(log == &std::cerr && ::isatty(STDERR_FILENO)),
+      start_step_(start_step),
+      total_steps_(total_steps),
+      log_every_(log_every),
+      start_time_(std::chrono::steady_clock::now()) {
+  truncate_metrics(metrics_path, start_step);
+  metrics_.open(metrics_path, std::ios::app);
+  if (!metrics_) throw std::runtime_error("cannot write metrics file " + metrics_path + " (check output_dir)");
+}
+
+void TrainingProgress::on_step(const StepMetrics& m) {
+  metrics_ << nlohmann::json{{"step", m.step}, {"loss", m.loss}, {"lr", m.lr}, {"lambda", m.lambda},
+                             {"grad_norm", m.grad_norm}, {"tokens_per_s", m.tokens_per_second}}
+                  .dump()
+           << "\n";
+  metrics_.flush();
+  if (!log_) return;
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time_).count();
+  const double eta = elapsed / static_cast<double>(m.step - start_step_) * static_cast<double>(total_steps_ - m.step);
+  char line[200];
+  std::snprintf(line, sizeof line, "step %lld/%lld  loss %.4f  lr %.2e  %.0f tok/s  ETA %s", (long long)m.step,
+                (long long)total_steps_, m.loss, m.lr, m.tokens_per_second, duration(eta).c_str());
+  if (terminal_) {
+    constexpr int kWidth = 24;
+    const int filled = static_cast<int>(kWidth * m.step / std::max<int64_t>(1, total_steps_));
+    *log_ << "\r[" << std::string(filled, '#') << std::string(kWidth - filled, '.') << "] " << line << "\033[K"
+          << std::flush;
+    bar_open_ = true;
+  } else if (m.step % log_every_ == 0 || m.step == total_steps_) {
+    *log_ << line << std::endl;
+  }
+}
+
+void TrainingProgress::on_eval(const EvalMetrics& m) {
+  nlohmann::json record{{"step", m.step}, {"val_loss", m.val_loss}, {"val_ppl", std::exp(m.val_loss)}};
+  if (!m.sample.empty()) record["sample"] = m.sample;
+  metrics_ << record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  metrics_.flush();
+  std::ostringstream text;
+  text << "step " << m.step << ": val loss " << m.val_loss << ", perplexity " << std::exp(m.val_loss);
+  if (!m.sample.empty()) text << "\n--- sample ---\n" << m.sample << "\n--------------";
+  message(text.str());
+}
+
+void TrainingProgress::message(const std::string& text) {
+  if (!log_) return;
+  if (bar_open_) *log_ << "\n";
+  bar_open_ = false;
+  *log_ << text << std::endl;
+}
+
+}  // namespace ternary

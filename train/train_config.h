@@ -1,0 +1,101 @@
+// The training config of `ternary-train`: every option in one place, with its default.
+// Resolution order: these defaults < the YAML file < `--set section.key=value` overrides.
+// Unknown keys, wrong types and impossible shapes are RecipeErrors naming file, line and key
+// ("configs/x.yaml:7: unknown key 'dimm' in model (expected one of: ...)"); a bad --set value
+// names the override instead. `to_yaml()` prints the resolved config (--dump-config, checkpoints),
+// and parsing that text gives the same config back. Keys and defaults: docs/training.md.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "models/llama_config.h"
+#include "quantizers/recipe.h"
+#include "train/optimizer_config.h"
+
+namespace ternary {
+
+struct QuantizationConfig {
+  std::string preset = "bitnet_b158";  // Recipe::from_preset(preset): embeddings and lm_head stay full precision
+  std::string rules_yaml;              // an explicit recipe (inline `rules:` or a `recipe:` file), as YAML text
+  int64_t warmup_steps = 0;            // λ ramps 0 -> 1 over these steps (fine-tuning); 0 = fully quantized
+  Recipe recipe() const;               // the rules when given, else the preset's recipe
+};
+
+struct ScheduleConfig {
+  int64_t warmup_steps = 100;  // linear lr warm-up
+  int64_t decay_steps = 0;     // cosine decay ends here; 0 = training.steps
+  double min_lr_ratio = 0.1;   // lr floor as a fraction of optimizer.lr
+};
+
+struct TrainingConfig {
+  int64_t steps = 2000;
+  int64_t batch_size = 12;
+  int64_t seq_len = 64;
+  int64_t grad_accum = 1;    // micro-batches per optimizer step
+  double grad_clip = 1.0;    // max global grad norm; 0 = no clipping
+};
+
+struct EvalConfig {
+  int64_t every = 250;           // eval (and sample) every N steps and at the end; 0 = only at the end
+  int64_t batches = 20;          // validation batches of training.batch_size x training.seq_len
+  int64_t log_every = 50;        // a progress line every N steps when stderr is not a terminal
+  int64_t sample_tokens = 200;   // 0 = no samples
+  std::string sample_prompt = "\n";
+  double temperature = 0.8;
+  int64_t top_k = 0;             // 0 = the whole vocabulary
+};
+
+struct CheckpointConfig {
+  int64_t every = 500;   // and always at the end and on Ctrl-C; 0 = only then
+  int64_t keep_last = 2;
+  bool keep_best = true;  // also keep `best/`, the checkpoint with the lowest val loss
+};
+
+struct DataConfig {
+  std::vector<std::string> text_files = {"data/tinyshakespeare.txt"};
+  std::string tokenized;          // a pre-tokenized TTOKENS1 file instead of text_files
+  std::string tokenizer = "bytes";  // or sentencepiece
+  std::string tokenizer_model;      // tokenizer.model for sentencepiece
+  std::string cache;                // tokenized cache; empty = <output_dir>/tokens.bin
+  double val_fraction = 0.1;
+};
+
+struct InitConfig {
+  std::string from = "scratch";  // scratch | checkpoint | hf
+  std::string path;              // checkpoint dir or Hugging Face LLaMA dir
+};
+
+struct DistillationConfig {
+  std::string teacher;                 // empty = no distillation
+  std::string teacher_from = "checkpoint";  // checkpoint | hf; the teacher runs in full precision
+  double weight = 0.5;                 // loss = (1 - weight) * CE + weight * T^2 * KL(teacher || student)
+  double temperature = 2.0;
+  bool enabled() const { return !teacher.empty(); }
+};
+
+struct TrainConfig {
+  LlamaConfig model;        // vocab_size 0 = the tokenizer's; max_seq_len 0 = training.seq_len
+  QuantizationConfig quantization;
+  OptimizerConfig optimizer;
+  ScheduleConfig schedule;
+  TrainingConfig training;
+  EvalConfig eval;
+  CheckpointConfig checkpoint;
+  DataConfig data;
+  InitConfig init;
+  DistillationConfig distillation;
+  int64_t seed = 1337;
+  int64_t threads = 0;      // 0 = LibTorch's default
+  std::string device = "cpu";  // cpu | cuda
+  std::string output_dir = "runs/llama_qat";
+
+  // Defaults, then `yaml_text` (named `source` in errors), then each "a.b=value" of `overrides`.
+  static TrainConfig parse(const std::string& yaml_text, const std::string& source,
+                           const std::vector<std::string>& overrides = {});
+  static TrainConfig from_file(const std::string& path, const std::vector<std::string>& overrides = {});
+  std::string to_yaml() const;  // the resolved config, every key
+};
+
+}  // namespace ternary

@@ -1,0 +1,257 @@
+#include "train/trainer.h"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/cuda.h>
+#include <torch/nn/utils/clip_grad.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "models/hf_import.h"
+#include "modules/quantize.h"
+#include "train/distillation.h"
+#include "train/lr_schedule.h"
+#include "train/progress.h"
+#include "train/sampling.h"
+
+namespace ternary {
+namespace fs = std::filesystem;
+namespace {
+
+// A model as a trained checkpoint describes it (shape and recipe from its config.yaml).
+LlamaModel model_from_checkpoint(const std::string& dir, bool include_quantizer_state, const Recipe* recipe) {
+  const TrainConfig saved = TrainConfig::parse(read_checkpoint_config(dir), dir + "/config.yaml");
+  LlamaModel model(saved.model, recipe ? *recipe : saved.quantization.recipe());
+  load_model_tensors(dir, *model, include_quantizer_state);
+  if (!include_quantizer_state) model->initialize_quantizers();  // from the loaded weights
+  return model;
+}
+
+}  // namespace
+
+bool uses_weight_decay(const std::string& parameter_name, const at::Tensor& parameter) {
+  return parameter.dim() >= 2 && parameter_name.find("_quantizer.") == std::string::npos;
+}
+
+Trainer::Trainer(TrainConfig config, const std::string& resume_checkpoint, std::ostream* log)
+    : config_(std::move(config)), log_(log) {
+  if (config_.threads > 0) at::set_num_threads(static_cast<int>(config_.threads));
+  if (config_.device == "cuda") {
+    if (!torch::cuda::is_available())
+      throw std::runtime_error("device: cuda, but LibTorch sees no CUDA GPU (this build or machine is CPU-only); "
+                               "set device: cpu");
+    device_ = at::Device(at::kCUDA);
+  }
+  if (resume_checkpoint.empty() && !list_step_checkpoints(config_.output_dir + "/checkpoints").empty())
+    throw std::runtime_error("output_dir " + config_.output_dir + " already holds a run's checkpoints; continue it "
+                             "with --resume " + config_.output_dir + ", or pick another --set output_dir=DIR");
+  fs::create_directories(config_.output_dir);
+  prepare_data();
+  at::manual_seed(static_cast<uint64_t>(config_.seed));
+  data_generator_ = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(config_.seed));
+  if (resume_checkpoint.empty()) build_model();
+  else model_ = LlamaModel(config_.model, config_.quantization.recipe());
+  model_->to(device_);
+  if (config_.distillation.enabled()) build_teacher();
+  build_optimizer();
+  if (!resume_checkpoint.empty()) {
+    state_ = load_checkpoint(resume_checkpoint, *model_, optimizer_.get());
+    data_generator_.set_state(state_.rng_state);
+    if (log_) *log_ << "resumed from " << resume_checkpoint << " at step " << state_.step << std::endl;
+  }
+}
+
+void Trainer::prepare_data() {
+  const DataConfig& d = config_.data;
+  tokenizer_ = make_tokenizer(d.tokenizer, d.tokenizer_model);
+  if (!d.tokenized.empty()) {
+    dataset_ = std::make_unique<TokenDataset>(TokenDataset::open(d.tokenized));
+  } else {
+    for (const auto& file : d.text_files)
+      if (!fs::exists(file)) throw std::runtime_error("data.text_files: '" + file + "' does not exist (check the path)");
+    TokenDatasetOptions options{d.text_files, d.cache.empty() ? config_.output_dir + "/tokens.bin" : d.cache,
+                                d.val_fraction};
+    dataset_ = std::make_unique<TokenDataset>(TokenDataset::prepare(options, *tokenizer_));
+  }
+  if (config_.model.vocab_size == 0) config_.model.vocab_size = std::max(tokenizer_->vocab_size(), dataset_->vocab_size());
+  if (dataset_->vocab_size() > config_.model.vocab_size)
+    throw RecipeError("model.vocab_size (" + std::to_string(config_.model.vocab_size) + ") is smaller than the data's " +
+                      std::to_string(dataset_->vocab_size()) + " token ids; set model.vocab_size: auto");
+  const int64_t T = config_.training.seq_len;
+  if (dataset_->train_tokens() <= T + 1)
+    throw std::runtime_error("the training split has " + std::to_string(dataset_->train_tokens()) +
+                             " tokens, too few for training.seq_len " + std::to_string(T) + "; add text or lower seq_len");
+  if (dataset_->val_tokens() <= T)
+    throw std::runtime_error("the validation split has " + std::to_string(dataset_->val_tokens()) +
+                             " tokens, too few for one window of training.seq_len " + std::to_string(T) +
+                             "; raise data.val_fraction or lower seq_len");
+  val_batches_ = dataset_->val_batches(config_.training.batch_size, T, config_.eval.batches);
+}
+
+void Trainer::build_model() {
+  const Recipe recipe = config_.quantization.recipe();
+  const InitConfig& init = config_.init;
+  if (init.from == "scratch") {
+    model_ = LlamaModel(config_.model, recipe);
+  } else if (init.from == "hf") {
+    model_ = load_hf_llama(init.path, recipe);
+    const int64_t seq_len = config_.training.seq_len;
+    config_.model = model_->config();
+    if (seq_len > config_.model.max_seq_len)
+      throw RecipeError("training.seq_len (" + std::to_string(seq_len) + ") exceeds the Hugging Face model's " +
+                        "max_position_embeddings (" + std::to_string(config_.model.max_seq_len) + ")");
+  } else {  // checkpoint: its shape, this run's recipe; quantizers re-initialised from the weights
+    model_ = model_from_checkpoint(init.path, /*include_quantizer_state=*/false, &recipe);
+    config_.model = model_->config();
+  }
+  if (dataset_->vocab_size() > config_.model.vocab_size)
+    throw RecipeError("init.path " + init.path + ": the model's vocab_size (" + std::to_string(config_.model.vocab_size) +
+                      ") is smaller than the data's (" + std::to_string(dataset_->vocab_size()) +
+                      "); use the model's own tokenizer");
+}
+
+void Trainer::build_teacher() {
+  const DistillationConfig& d = config_.distillation;
+  teacher_ = d.teacher_from == "hf" ? load_hf_llama(d.teacher, Recipe{})
+                                    : model_from_checkpoint(d.teacher, /*include_quantizer_state=*/true, nullptr);
+  if (teacher_->config().vocab_size != config_.model.vocab_size)
+    throw RecipeError("distillation.teacher " + d.teacher + " has vocab_size " +
+                      std::to_string(teacher_->config().vocab_size) + " but the student has " +
+                      std::to_string(config_.model.vocab_size) + "; teacher and student must share the tokenizer");
+  teacher_->to(device_);
+  teacher_->eval();
+  for (auto& p : teacher_->parameters()) p.requires_grad_(false);
+}
+
+void Trainer::build_optimizer() {
+  std::vector<at::Tensor> decay, no_decay;
+  for (const auto& p : model_->named_parameters())
+    (uses_weight_decay(p.key(), p.value()) ? decay : no_decay).push_back(p.value());
+  optimizer_ = make_optimizer(config_.optimizer, decay, no_decay);
+}
+
+at::Tensor Trainer::loss_of(const at::Tensor& inputs, const at::Tensor& targets) {
+  const at::Tensor logits = model_->forward(inputs);
+  const int64_t vocab = logits.size(-1);
+  at::Tensor loss = at::cross_entropy_loss(logits.reshape({-1, vocab}), targets.reshape({-1}));
+  if (teacher_) {
+    at::Tensor teacher_logits;
+    {
+      at::NoGradGuard no_grad;
+      teacher_logits = teacher_->forward(inputs);
+    }
+    const double w = config_.distillation.weight;
+    loss = (1.0 - w) * loss + w * distillation_loss(logits, teacher_logits, config_.distillation.temperature);
+  }
+  return loss;
+}
+
+double Trainer::evaluate() {
+  const bool was_training = model_->is_training();
+  model_->eval();
+  at::NoGradGuard no_grad;
+  double total = 0;
+  for (const auto& [inputs, targets] : val_batches_) {
+    const at::Tensor logits = model_->forward(inputs.to(device_));
+    total += at::cross_entropy_loss(logits.reshape({-1, logits.size(-1)}), targets.to(device_).reshape({-1}))
+                 .item<double>();
+  }
+  model_->train(was_training);
+  return total / static_cast<double>(val_batches_.size());
+}
+
+std::string Trainer::sample_text() {
+  if (config_.eval.sample_tokens == 0) return "";
+  std::vector<int32_t> prompt = tokenizer_->encode(config_.eval.sample_prompt);
+  if (prompt.empty()) prompt.push_back(static_cast<int32_t>(val_batches_.front().first[0][0].item<int64_t>()));
+  // Its own generator, so sampling never moves the training data stream.
+  at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(config_.seed + state_.step));
+  const SamplingOptions options{config_.eval.sample_tokens, config_.eval.temperature, config_.eval.top_k};
+  std::vector<int32_t> ids = generate(model_, prompt, options, generator);
+  for (auto& id : ids)  // a model vocabulary larger than the tokenizer's may sample unknown ids
+    if (id >= tokenizer_->vocab_size()) id = 0;
+  return tokenizer_->decode(ids);
+}
+
+std::string Trainer::save_checkpoint(const std::string& name) {
+  state_.rng_state = data_generator_.get_state();
+  const std::string dir = config_.output_dir + "/checkpoints/" + name;
+  write_checkpoint(dir, *model_, optimizer_.get(), state_, config_.to_yaml());
+  return dir;
+}
+
+TrainResult Trainer::run(const std::atomic<bool>* stop_requested) {
+  const TrainingConfig& t = config_.training;
+  const std::string checkpoints_dir = config_.output_dir + "/checkpoints";
+  {
+    std::ofstream resolved(config_.output_dir + "/config.yaml");
+    resolved << config_.to_yaml();
+  }
+  TrainingProgress progress(config_.output_dir + "/metrics.jsonl", state_.step, t.steps, config_.eval.log_every, log_);
+
+  TrainResult result;
+  const int64_t tokens_per_step = t.batch_size * t.seq_len * t.grad_accum;
+  const auto run_start = std::chrono::steady_clock::now();
+  const int64_t first_step = state_.step;
+  model_->train();
+  while (state_.step < t.steps) {
+    const double lr = scheduled_lr(config_.schedule, config_.optimizer.lr, state_.step, t.steps);
+    for (auto& group : optimizer_->param_groups()) group.options().set_lr(lr);
+    const double lambda = scheduled_quant_lambda(config_.quantization.warmup_steps, state_.step);
+    if (config_.quantization.warmup_steps > 0) set_warmup_lambda(*model_, lambda);
+
+    optimizer_->zero_grad();
+    double loss = 0;
+    for (int64_t micro = 0; micro < t.grad_accum; ++micro) {
+      auto [inputs, targets] = dataset_->sample_train(t.batch_size, t.seq_len, data_generator_);
+      const at::Tensor micro_loss = loss_of(inputs.to(device_), targets.to(device_)) / static_cast<double>(t.grad_accum);
+      micro_loss.backward();
+      loss += micro_loss.item<double>();
+    }
+    if (!std::isfinite(loss))
+      throw std::runtime_error("training diverged at step " + std::to_string(state_.step + 1) + " (loss " +
+                               std::to_string(loss) + "); lower optimizer.lr or raise schedule.warmup_steps. " +
+                               "Checkpoints written so far are intact.");
+    const double grad_norm = t.grad_clip > 0
+                                 ? torch::nn::utils::clip_grad_norm_(model_->parameters(), t.grad_clip)
+                                 : torch::nn::utils::clip_grad_norm_(model_->parameters(), INFINITY);
+    optimizer_->step();
+    ++state_.step;
+    state_.tokens_seen += tokens_per_step;
+    result.losses.push_back(loss);
+
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+    progress.on_step({state_.step, loss, lr, lambda, grad_norm,
+                      static_cast<double>((state_.step - first_step) * tokens_per_step) / seconds});
+
+    const bool last = state_.step == t.steps;
+    const bool stop = stop_requested && stop_requested->load();
+    state_.val_loss = std::numeric_limits<double>::quiet_NaN();
+    if (last || (config_.eval.every > 0 && state_.step % config_.eval.every == 0)) {
+      state_.val_loss = evaluate();
+      result.val_loss = state_.val_loss;
+      progress.on_eval({state_.step, state_.val_loss, sample_text()});
+      if (state_.val_loss < state_.best_val_loss) {
+        state_.best_val_loss = state_.val_loss;
+        if (config_.checkpoint.keep_best) save_checkpoint("best");
+      }
+    }
+    if (last || stop || (config_.checkpoint.every > 0 && state_.step % config_.checkpoint.every == 0)) {
+      result.checkpoint = save_checkpoint(step_checkpoint_name(state_.step));
+      prune_checkpoints(checkpoints_dir, config_.checkpoint.keep_last);
+    }
+    if (stop && !last) {
+      result.interrupted = true;
+      progress.message("stopped at step " + std::to_string(state_.step) + "; checkpoint " + result.checkpoint +
+                       " (continue with --resume " + config_.output_dir + ")");
+      break;
+    }
+  }
+  result.step = state_.step;
+  return result;
+}
+
+}  // namespace ternary

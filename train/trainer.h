@@ -1,0 +1,73 @@
+// The training loop behind `ternary-train`: data, model (from scratch, a checkpoint or a Hugging
+// Face directory), optimizer, lr and λ schedules, gradient accumulation and clipping, optional
+// distillation, eval with samples, metrics, checkpoints, and exact resume: N steps straight and
+// N/2 + resume + N/2 give identical losses on CPU (same thread count).
+#pragma once
+
+#include <ATen/core/Generator.h>
+#include <torch/optim/optimizer.h>
+
+#include <atomic>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "models/llama_model.h"
+#include "train/checkpoint.h"
+#include "train/token_dataset.h"
+#include "train/tokenizer.h"
+#include "train/train_config.h"
+
+namespace ternary {
+
+struct TrainResult {
+  int64_t step = 0;                 // optimizer steps done in total
+  bool interrupted = false;         // stopped by a stop request (Ctrl-C) before training.steps
+  double val_loss = std::numeric_limits<double>::quiet_NaN();  // last eval, NaN when none ran
+  std::string checkpoint;           // the last checkpoint written
+  std::vector<double> losses;       // training loss of every step of this run
+};
+
+// Weight decay belongs on matrices only: not on norms, biases (1-D) or quantizer scales / thresholds.
+bool uses_weight_decay(const std::string& parameter_name, const at::Tensor& parameter);
+
+class Trainer {
+ public:
+  // Prepares everything; with `resume_checkpoint` (a checkpoint directory) restores model,
+  // optimizer, data RNG and step from it. `log` gets progress and samples (nullptr = silent).
+  // Throws RecipeError / CheckpointError / std::runtime_error with a message naming the problem.
+  explicit Trainer(TrainConfig config, const std::string& resume_checkpoint = "", std::ostream* log = &std::cerr);
+
+  // Trains until training.steps, or until *stop_requested becomes true (then checkpoints and returns).
+  TrainResult run(const std::atomic<bool>* stop_requested = nullptr);
+  double evaluate();  // mean cross-entropy over the fixed validation batches
+
+  const TrainConfig& config() const { return config_; }  // resolved (vocab size, init shapes)
+  LlamaModel& model() { return model_; }
+  const Tokenizer& tokenizer() const { return *tokenizer_; }
+  int64_t step() const { return state_.step; }
+
+ private:
+  void prepare_data();
+  void build_model();
+  void build_teacher();
+  void build_optimizer();
+  at::Tensor loss_of(const at::Tensor& inputs, const at::Tensor& targets);
+  std::string sample_text();
+  std::string save_checkpoint(const std::string& name);
+
+  TrainConfig config_;
+  std::ostream* log_;
+  at::Device device_{at::kCPU};
+  std::unique_ptr<Tokenizer> tokenizer_;
+  std::unique_ptr<TokenDataset> dataset_;
+  std::vector<std::pair<at::Tensor, at::Tensor>> val_batches_;
+  LlamaModel model_{nullptr};
+  LlamaModel teacher_{nullptr};
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  at::Generator data_generator_;  // draws training windows; checkpointed
+  TrainerState state_;
+};
+
+}  // namespace ternary
