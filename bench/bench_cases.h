@@ -10,5 +10,6 @@ struct Options {
 
 int run_quantlinear(const Options& options);
 int run_optim(const Options& options);
+int run_train(const Options& options);
 
 }  // namespace ternary::bench

@@ -14,7 +14,6 @@
 #include "modules/quantize.h"
 #include "train/distillation.h"
 #include "train/lr_schedule.h"
-#include "train/progress.h"
 #include "train/sampling.h"
 
 namespace ternary {
@@ -183,6 +182,33 @@ std::string Trainer::save_checkpoint(const std::string& name) {
   return dir;
 }
 
+StepMetrics Trainer::train_step() {
+  const TrainingConfig& t = config_.training;
+  StepMetrics m;
+  m.lr = scheduled_lr(config_.schedule, config_.optimizer.lr, state_.step, t.steps);
+  for (auto& group : optimizer_->param_groups()) group.options().set_lr(m.lr);
+  m.lambda = scheduled_quant_lambda(config_.quantization.warmup_steps, state_.step);
+  if (config_.quantization.warmup_steps > 0) set_warmup_lambda(*model_, m.lambda);
+
+  model_->train();
+  optimizer_->zero_grad();
+  for (int64_t micro = 0; micro < t.grad_accum; ++micro) {
+    auto [inputs, targets] = dataset_->sample_train(t.batch_size, t.seq_len, data_generator_);
+    const at::Tensor loss = loss_of(inputs.to(device_), targets.to(device_)) / static_cast<double>(t.grad_accum);
+    loss.backward();
+    m.loss += loss.item<double>();
+  }
+  if (!std::isfinite(m.loss))
+    throw std::runtime_error("training diverged at step " + std::to_string(state_.step + 1) + " (loss " +
+                             std::to_string(m.loss) + "); lower optimizer.lr or raise schedule.warmup_steps. " +
+                             "Checkpoints written so far are intact.");
+  m.grad_norm = torch::nn::utils::clip_grad_norm_(model_->parameters(), t.grad_clip > 0 ? t.grad_clip : INFINITY);
+  optimizer_->step();
+  state_.tokens_seen += t.batch_size * t.seq_len * t.grad_accum;
+  m.step = ++state_.step;
+  return m;
+}
+
 TrainResult Trainer::run(const std::atomic<bool>* stop_requested) {
   const TrainingConfig& t = config_.training;
   const std::string checkpoints_dir = config_.output_dir + "/checkpoints";
@@ -191,41 +217,15 @@ TrainResult Trainer::run(const std::atomic<bool>* stop_requested) {
     resolved << config_.to_yaml();
   }
   TrainingProgress progress(config_.output_dir + "/metrics.jsonl", state_.step, t.steps, config_.eval.log_every, log_);
-
   TrainResult result;
-  const int64_t tokens_per_step = t.batch_size * t.seq_len * t.grad_accum;
   const auto run_start = std::chrono::steady_clock::now();
-  const int64_t first_step = state_.step;
-  model_->train();
+  const int64_t first_tokens = state_.tokens_seen;
   while (state_.step < t.steps) {
-    const double lr = scheduled_lr(config_.schedule, config_.optimizer.lr, state_.step, t.steps);
-    for (auto& group : optimizer_->param_groups()) group.options().set_lr(lr);
-    const double lambda = scheduled_quant_lambda(config_.quantization.warmup_steps, state_.step);
-    if (config_.quantization.warmup_steps > 0) set_warmup_lambda(*model_, lambda);
-
-    optimizer_->zero_grad();
-    double loss = 0;
-    for (int64_t micro = 0; micro < t.grad_accum; ++micro) {
-      auto [inputs, targets] = dataset_->sample_train(t.batch_size, t.seq_len, data_generator_);
-      const at::Tensor micro_loss = loss_of(inputs.to(device_), targets.to(device_)) / static_cast<double>(t.grad_accum);
-      micro_loss.backward();
-      loss += micro_loss.item<double>();
-    }
-    if (!std::isfinite(loss))
-      throw std::runtime_error("training diverged at step " + std::to_string(state_.step + 1) + " (loss " +
-                               std::to_string(loss) + "); lower optimizer.lr or raise schedule.warmup_steps. " +
-                               "Checkpoints written so far are intact.");
-    const double grad_norm = t.grad_clip > 0
-                                 ? torch::nn::utils::clip_grad_norm_(model_->parameters(), t.grad_clip)
-                                 : torch::nn::utils::clip_grad_norm_(model_->parameters(), INFINITY);
-    optimizer_->step();
-    ++state_.step;
-    state_.tokens_seen += tokens_per_step;
-    result.losses.push_back(loss);
-
+    StepMetrics m = train_step();
+    result.losses.push_back(m.loss);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
-    progress.on_step({state_.step, loss, lr, lambda, grad_norm,
-                      static_cast<double>((state_.step - first_step) * tokens_per_step) / seconds});
+    m.tokens_per_second = static_cast<double>(state_.tokens_seen - first_tokens) / seconds;
+    progress.on_step(m);
 
     const bool last = state_.step == t.steps;
     const bool stop = stop_requested && stop_requested->load();

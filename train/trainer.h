@@ -15,6 +15,7 @@
 
 #include "models/llama_model.h"
 #include "train/checkpoint.h"
+#include "train/progress.h"
 #include "train/token_dataset.h"
 #include "train/tokenizer.h"
 #include "train/train_config.h"
@@ -41,6 +42,9 @@ class Trainer {
 
   // Trains until training.steps, or until *stop_requested becomes true (then checkpoints and returns).
   TrainResult run(const std::atomic<bool>* stop_requested = nullptr);
+  // One optimizer step (schedules, accumulation, clipping), without eval, metrics or checkpoints;
+  // run() is a loop of these. Throws when the loss is not finite.
+  StepMetrics train_step();
   double evaluate();  // mean cross-entropy over the fixed validation batches
 
   const TrainConfig& config() const { return config_; }  // resolved (vocab size, init shapes)

@@ -6,6 +6,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include <sentencepiece_trainer.h>
+
+#include "models/hf_import.h"
 #include "train/distillation.h"
 #include "train/sampling.h"
 
@@ -179,6 +182,34 @@ TEST(Trainer, InitFromAFullPrecisionCheckpointUnderATernaryRecipe) {
   EXPECT_NE(ternary.model()->layers[0]->as<LlamaDecoderLayerImpl>()->mlp->up_proj->weight_quantizer.get(), nullptr);
   const TrainResult result = ternary.run();
   EXPECT_TRUE(std::isfinite(result.val_loss));
+}
+
+TEST(Trainer, FineTunesAHuggingFaceCheckpointWithItsTokenizerSize) {
+  const std::string hf_dir = std::string(TERNARY_SOURCE_DIR) + "/tests/golden/tiny_llama";  // vocab 96
+  const std::string prefix = ::testing::TempDir() + "/trainer_sp96";
+  ASSERT_TRUE(sentencepiece::SentencePieceTrainer::Train(
+                  "--input=" + std::string(TERNARY_SOURCE_DIR) + "/data/tinyshakespeare.txt --model_prefix=" + prefix +
+                  " --vocab_size=96 --model_type=bpe --input_sentence_size=20000 --minloglevel=2")
+                  .ok());
+  const std::vector<std::string> hf = {"init.from=hf", "init.path=" + hf_dir, "quantization.warmup_steps=4",
+                                       "data.tokenizer=sentencepiece", "data.tokenizer_model=" + prefix + ".model",
+                                       "data.cache=" + prefix + ".tokens", "training.steps=4"};
+  Trainer trainer(tiny_config(fresh_dir("hf"), hf), "", nullptr);
+  EXPECT_EQ(trainer.config().model.dim, 64);  // the shape comes from config.json
+  EXPECT_EQ(trainer.config().model.n_kv_heads, 2);
+  LlamaModel reference = load_hf_llama(hf_dir, Recipe{});
+  const auto expected = reference->named_parameters();
+  for (const auto& p : trainer.model()->named_parameters())
+    if (p.key().find("_quantizer.") == std::string::npos) EXPECT_TRUE(at::equal(p.value(), expected[p.key()])) << p.key();
+  EXPECT_TRUE(std::isfinite(trainer.run().val_loss));
+  // The byte tokenizer's 256 ids do not fit the checkpoint's 96: a clear error.
+  try {
+    Trainer(tiny_config(fresh_dir("hf_bytes"), {"init.from=hf", "init.path=" + hf_dir}), "", nullptr);
+    FAIL();
+  } catch (const RecipeError& e) {
+    EXPECT_NE(std::string(e.what()).find("vocab_size (96) is smaller than the data's (256)"), std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(Trainer, DistillsFromATeacherCheckpoint) {
