@@ -1,6 +1,7 @@
 #include "quantizers/yaml_reader.h"
 
 #include <algorithm>
+#include <charconv>
 
 namespace ternary {
 
@@ -30,6 +31,12 @@ YAML::Node YamlReader::load(const std::string& text) const {
   } catch (const YAML::ParserException& e) {
     throw RecipeError(source_ + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg);
   }
+}
+
+std::string yaml_number(double value) {
+  char text[32];
+  const auto end = std::to_chars(text, text + sizeof text, value).ptr;
+  return std::string(text, end);
 }
 
 }  // namespace ternary

@@ -54,4 +54,8 @@ class YamlReader {
   std::string source_;
 };
 
+// The shortest text that parses back to exactly `value` ("0.9", not "0.90000000000000002"), for
+// writing configs people read.
+std::string yaml_number(double value);
+
 }  // namespace ternary

@@ -88,11 +88,11 @@ void OptimizerConfig::to_yaml(YAML::Emitter& out) const {
   for (const auto& key : keys_by_optimizer().at(name)) {
     out << YAML::Key << key << YAML::Value;
     if (key == "name") out << name;
-    else if (key == "lr") out << lr;
-    else if (key == "betas") out << YAML::Flow << std::vector<double>{beta1, beta2};
-    else if (key == "eps") out << eps;
-    else if (key == "weight_decay") out << weight_decay;
-    else if (key == "momentum") out << momentum;
+    else if (key == "lr") out << yaml_number(lr);
+    else if (key == "betas") out << YAML::Flow << std::vector<std::string>{yaml_number(beta1), yaml_number(beta2)};
+    else if (key == "eps") out << yaml_number(eps);
+    else if (key == "weight_decay") out << yaml_number(weight_decay);
+    else if (key == "momentum") out << yaml_number(momentum);
     else if (key == "min_8bit_size") out << min_8bit_size;
   }
 }

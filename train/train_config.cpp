@@ -274,7 +274,11 @@ std::string TrainConfig::to_yaml() const {
   out << YAML::BeginMap;
   auto section = [&](const char* name) { out << YAML::Key << name << YAML::Value << YAML::BeginMap; };
   auto end = [&] { out << YAML::EndMap; };
-  auto kv = [&](const char* key, const auto& value) { out << YAML::Key << key << YAML::Value << value; };
+  auto kv = [&](const char* key, const auto& value) {
+    out << YAML::Key << key << YAML::Value;
+    if constexpr (std::is_floating_point_v<std::decay_t<decltype(value)>>) out << yaml_number(value);
+    else out << value;
+  };
 
   section("model");
   kv("variant", to_string(model.variant));

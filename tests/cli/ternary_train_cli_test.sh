@@ -16,7 +16,7 @@ set +e; "$train" > out.txt 2> err.txt; rc=$?; set -e
 
 # --dump-config: defaults < file < --set, and the dump parses back to itself.
 "$train" --config "$src/configs/llama_qat.yaml" --set optimizer.lr=5e-4 --dump-config > dumped.yaml
-grep -q "lr: 0.0005" dumped.yaml || fail "--set shows in --dump-config"
+grep -q "lr: 5e-04$" dumped.yaml || fail "--set shows in --dump-config"
 "$train" --config dumped.yaml --dump-config > dumped2.yaml
 cmp -s dumped.yaml dumped2.yaml || fail "--dump-config output parses back to the same config"
 
