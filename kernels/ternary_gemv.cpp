@@ -1,0 +1,88 @@
+#include "kernels/ternary_gemv.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <stdexcept>
+
+namespace ternary::kernels {
+
+const char* to_string(KernelTier tier) {
+  switch (tier) {
+    case KernelTier::kAvx2: return "avx2";
+    case KernelTier::kAvx512Vnni: return "avx512vnni";
+    default: return "ref";
+  }
+}
+
+bool cpu_supports(KernelTier tier) {
+  __builtin_cpu_init();
+  switch (tier) {
+    case KernelTier::kAvx2: return __builtin_cpu_supports("avx2");
+    case KernelTier::kAvx512Vnni:
+      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+             __builtin_cpu_supports("avx512vnni");
+    default: return true;
+  }
+}
+
+KernelTier selected_tier() {
+  if (const char* forced = std::getenv("TERNARY_KERNEL")) {
+    const std::string name = forced;
+    for (KernelTier tier : {KernelTier::kReference, KernelTier::kAvx2, KernelTier::kAvx512Vnni}) {
+      if (name != to_string(tier)) continue;
+      if (!cpu_supports(tier)) throw std::runtime_error("TERNARY_KERNEL=" + name + ": this CPU does not support it");
+      return tier;
+    }
+    throw std::runtime_error("TERNARY_KERNEL=" + name + " is unknown (expected ref, avx2 or avx512vnni)");
+  }
+  if (cpu_supports(KernelTier::kAvx512Vnni)) return KernelTier::kAvx512Vnni;
+  if (cpu_supports(KernelTier::kAvx2)) return KernelTier::kAvx2;
+  return KernelTier::kReference;
+}
+
+void quantize_activations(const float* x, int64_t k, QuantizedActivations& out) {
+  float absmax = 0;
+  for (int64_t i = 0; i < k; ++i) absmax = std::max(absmax, std::fabs(x[i]));
+  out.scale = std::max(absmax / 127.0f, 1e-5f);
+  out.q.resize(static_cast<size_t>(k));
+  int32_t sum = 0;
+  for (int64_t i = 0; i < k; ++i) {
+    const float code = std::min(std::max(std::nearbyintf(x[i] / out.scale), -128.0f), 127.0f);
+    out.q[static_cast<size_t>(i)] = static_cast<int8_t>(code);
+    sum += static_cast<int32_t>(code);
+  }
+  out.sum = sum;
+}
+
+int32_t code_dot_reference(const uint8_t* codes, const int8_t* q, int64_t cols) {
+  // Straight from the TQ2_0 bit order: byte 32j + m, bits 2l -> weight 128j + 32l + m of the block.
+  int32_t sum = 0;
+  for (int64_t b = 0; b < cols / 256; ++b)
+    for (int j = 0; j < 2; ++j)
+      for (int l = 0; l < 4; ++l)
+        for (int m = 0; m < 32; ++m)
+          sum += ((codes[b * 64 + 32 * j + m] >> (2 * l)) & 3) * q[b * 256 + 128 * j + 32 * l + m];
+  return sum;
+}
+
+void ternary_gemm(const TernaryMatrix& w, const QuantizedActivations* activations, int64_t batch, float* y,
+                  KernelTier tier) {
+  for (int64_t t = 0; t < batch; ++t)
+    if (static_cast<int64_t>(activations[t].q.size()) != w.cols())
+      throw std::invalid_argument("ternary_gemm: activations of " + std::to_string(activations[t].q.size()) +
+                                  " values for a matrix of " + std::to_string(w.cols()) + " columns");
+  auto dot = tier == KernelTier::kAvx512Vnni ? code_dot_avx512vnni
+             : tier == KernelTier::kAvx2     ? code_dot_avx2
+                                             : code_dot_reference;
+  const int64_t rows = w.rows(), cols = w.cols();
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t t = 0; t < batch; ++t) {  // the row's codes stay in L1 across the batch
+      const QuantizedActivations& a = activations[t];
+      const int32_t isum = dot(w.row(r), a.q.data(), cols) - a.sum;
+      y[t * rows + r] = static_cast<float>(isum) * a.scale * w.scale(r);
+    }
+}
+
+}  // namespace ternary::kernels

@@ -1,0 +1,45 @@
+// Ternary x int8 GEMV / small-batch GEMM, the inference form of a BitNet b1.58 linear:
+//   activations: per token, scale a = max(max|x| / 127, 1e-5), q = clamp(round_half_even(x / a), -128, 127)
+//                (exactly the training quantizer int8_per_token);
+//   y[row] = float(sum_k trit[row][k] * q[k]) * a * w_scale[row]   (integer accumulation).
+// Tiers: a scalar reference, AVX2, AVX-512 VNNI; the best the CPU has is picked by cpuid, or forced
+// with TERNARY_KERNEL=ref|avx2|avx512vnni. Integer accumulation makes every tier bit-identical to
+// the reference. Output rows are split across OpenMP threads.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kernels/ternary_matrix.h"
+
+namespace ternary::kernels {
+
+enum class KernelTier { kReference, kAvx2, kAvx512Vnni };
+
+const char* to_string(KernelTier tier);
+bool cpu_supports(KernelTier tier);
+// TERNARY_KERNEL when set (an error if unknown or unsupported by this CPU), else the best supported.
+KernelTier selected_tier();
+
+struct QuantizedActivations {
+  std::vector<int8_t> q;  // (k)
+  float scale = 1;        // a
+  int32_t sum = 0;        // sum of q (the kernels accumulate codes = trit + 1 and subtract it)
+};
+void quantize_activations(const float* x, int64_t k, QuantizedActivations& out);
+
+// y (batch x rows) = the ternary linear of `batch` token activations (each of w.cols() values).
+void ternary_gemm(const TernaryMatrix& w, const QuantizedActivations* activations, int64_t batch, float* y,
+                  KernelTier tier);
+inline void ternary_gemv(const TernaryMatrix& w, const QuantizedActivations& x, float* y, KernelTier tier) {
+  ternary_gemm(w, &x, 1, y, tier);
+}
+
+// Per-tier row dot products: sum_k code[k] * q[k] over `cols` (a multiple of 256), codes in the
+// TernaryMatrix row layout. Declared here for the dispatcher and the tests.
+int32_t code_dot_reference(const uint8_t* codes, const int8_t* q, int64_t cols);
+int32_t code_dot_avx2(const uint8_t* codes, const int8_t* q, int64_t cols);
+int32_t code_dot_avx512vnni(const uint8_t* codes, const int8_t* q, int64_t cols);
+
+}  // namespace ternary::kernels
