@@ -4,6 +4,9 @@
 // accumulates without intermediate saturation.
 #include <immintrin.h>
 
+// GCC 12's _mm512_inserti64x4 passes an undefined mask source internally and warns about it.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 #include "kernels/ternary_gemv.h"
 
 namespace ternary::kernels {
