@@ -1,0 +1,38 @@
+// ternary-export: freeze a ternary-train checkpoint into one GGUF file.
+//   ternary-export --checkpoint runs/llama_qat/checkpoints/step_001500 --out model.gguf [--type tq2_0|tq1_0]
+// (--checkpoint may also name an output dir: its newest checkpoint is used.)
+#include <c10/util/Exception.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "export/gguf_export.h"
+#include "train/checkpoint.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"ternary-export: a ternary-train checkpoint -> GGUF (TQ2_0 / TQ1_0 ternary blocks)"};
+  std::string checkpoint, out, type = "tq2_0", name;
+  app.add_option("--checkpoint", checkpoint, "checkpoint dir, or a training output dir (newest checkpoint)")->required();
+  app.add_option("--out", out, "the GGUF file to write")->required();
+  app.add_option("--type", type, "ternary block format: tq2_0 (default, 2.06 bits) or tq1_0 (1.69 bits)")
+      ->check(CLI::IsMember({"tq2_0", "tq1_0"}));
+  app.add_option("--name", name, "general.name (default: the checkpoint directory name)");
+  app.set_version_flag("--version", std::string("ternary-export ") + TERNARY_ENGINE_VERSION);
+  CLI11_PARSE(app, argc, argv);
+  try {
+    ternary::ExportOptions options;
+    options.ternary_type = type == "tq1_0" ? ternary::gguf::TensorType::kTQ1_0 : ternary::gguf::TensorType::kTQ2_0;
+    options.name = name;
+    const std::string dir = ternary::find_checkpoint(checkpoint);
+    const auto s = ternary::export_gguf(dir, out, options);
+    std::cout << "wrote " << out << ": " << s.ternary_tensors << " ternary (" << type << ") and " << s.float_tensors
+              << " F32 tensors, " << s.file_bytes << " bytes (checkpoint model.pt: " << s.checkpoint_model_bytes
+              << " bytes) from " << dir << std::endl;
+    return 0;
+  } catch (const c10::Error& e) {
+    std::cerr << "ternary-export: error: " << e.what_without_backtrace() << std::endl;
+  } catch (const std::exception& e) {
+    std::cerr << "ternary-export: error: " << e.what() << std::endl;
+  }
+  return 1;
+}

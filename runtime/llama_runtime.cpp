@@ -1,0 +1,249 @@
+#include "runtime/llama_runtime.h"
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+namespace ternary::runtime {
+namespace {
+
+using kernels::KernelTier;
+
+const float* f32_tensor(const gguf::File& file, const std::string& name, uint64_t elements) {
+  const gguf::TensorInfo& t = file.tensor(name);
+  if (t.type != gguf::TensorType::kF32 || t.elements() != elements)
+    throw std::runtime_error(file.path() + ": tensor '" + name + "' must be F32 with " + std::to_string(elements) +
+                             " values, found " + gguf::to_string(t.type) + " with " + std::to_string(t.elements()));
+  return reinterpret_cast<const float*>(t.data);
+}
+
+// As training's RMSNorm: x * rsqrt(mean(x^2) + eps) * weight, in float.
+void rms_norm(const float* x, const float* weight, int64_t n, float eps, float* out) {
+  float sum = 0;
+  for (int64_t i = 0; i < n; ++i) sum += x[i] * x[i];
+  const float inv = 1.0f / std::sqrt(sum / static_cast<float>(n) + eps);
+  for (int64_t i = 0; i < n; ++i) out[i] = weight[i] * (x[i] * inv);
+}
+
+}  // namespace
+
+Linear::Linear(const gguf::File& file, const std::string& name, int64_t in, int64_t out) : in_(in), out_(out) {
+  const gguf::TensorInfo& t = file.tensor(name);
+  if (t.dims.size() != 2 || static_cast<int64_t>(t.dims[0]) != in || static_cast<int64_t>(t.dims[1]) != out)
+    throw std::runtime_error(file.path() + ": tensor '" + name + "' should be " + std::to_string(in) + " x " +
+                             std::to_string(out));
+  std::vector<float> scales;
+  if (file.has("ternary.scale." + name)) {
+    for (double s : std::get<std::vector<double>>(file.value("ternary.scale." + name).data))
+      scales.push_back(static_cast<float>(s));
+    if (scales.size() != 1 && static_cast<int64_t>(scales.size()) != out)
+      throw std::runtime_error(file.path() + ": ternary.scale." + name + " has " + std::to_string(scales.size()) +
+                               " values for " + std::to_string(out) + " rows");
+  }
+  switch (t.type) {
+    case gguf::TensorType::kF32: dense_ = reinterpret_cast<const float*>(t.data); break;
+    case gguf::TensorType::kTQ2_0:
+      ternary_ = std::make_unique<kernels::TernaryMatrix>(kernels::TernaryMatrix::from_tq2_0(
+          reinterpret_cast<const kernels::BlockTQ2_0*>(t.data), out, in, scales));
+      break;
+    case gguf::TensorType::kTQ1_0:
+      ternary_ = std::make_unique<kernels::TernaryMatrix>(kernels::TernaryMatrix::from_tq1_0(
+          reinterpret_cast<const kernels::BlockTQ1_0*>(t.data), out, in, scales));
+      break;
+    default:
+      throw std::runtime_error(file.path() + ": tensor '" + name + "' is " + gguf::to_string(t.type) +
+                               "; linears must be F32, TQ1_0 or TQ2_0");
+  }
+}
+
+int64_t Linear::weight_bytes() const { return ternary_ ? ternary_->bytes() : in_ * out_ * 4; }
+
+void Linear::forward(const float* x, int64_t batch, float* y, KernelTier tier) const {
+  if (ternary_) {
+    std::vector<kernels::QuantizedActivations> acts(static_cast<size_t>(batch));
+    for (int64_t t = 0; t < batch; ++t) kernels::quantize_activations(x + t * in_, in_, acts[static_cast<size_t>(t)]);
+    kernels::ternary_gemm(*ternary_, acts.data(), batch, y, tier);
+    return;
+  }
+  using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  const Eigen::Map<const RowMajor> w(dense_, out_, in_);
+  const Eigen::Map<const RowMajor> xs(x, batch, in_);
+  Eigen::Map<RowMajor> ys(y, batch, out_);
+  ys.noalias() = xs * w.transpose();
+}
+
+LlamaRuntime::LlamaRuntime(const std::string& gguf_path)
+    : file_(std::make_unique<gguf::File>(gguf_path)), tier_(kernels::selected_tier()) {
+  const gguf::File& f = *file_;
+  shape_.architecture = f.string("general.architecture");
+  if (shape_.architecture != "llama" && shape_.architecture != "bitnet")
+    throw std::runtime_error(f.path() + ": architecture '" + shape_.architecture + "' is not supported (llama, bitnet)");
+  if (!f.has("ternary.producer") || !f.has("ternary.rotary_layout"))
+    throw std::runtime_error(f.path() + ": not written by ternary-export (no ternary.* keys); its training semantics "
+                                        "are unknown");
+  const std::string a = shape_.architecture + ".";
+  shape_.dim = f.integer(a + "embedding_length");
+  shape_.n_layers = f.integer(a + "block_count");
+  shape_.n_heads = f.integer(a + "attention.head_count");
+  shape_.n_kv_heads = f.integer(a + "attention.head_count_kv");
+  shape_.ffn_dim = f.integer(a + "feed_forward_length");
+  shape_.context_length = f.integer(a + "context_length");
+  shape_.vocab_size = f.integer(a + "vocab_size");
+  shape_.rope_theta = static_cast<float>(f.number(a + "rope.freq_base"));
+  shape_.norm_eps = static_cast<float>(f.number(a + "attention.layer_norm_rms_epsilon"));
+  if (shape_.dim <= 0 || shape_.n_heads <= 0 || shape_.dim % shape_.n_heads || shape_.n_kv_heads <= 0 ||
+      shape_.n_heads % shape_.n_kv_heads || shape_.head_dim() % 2 || shape_.n_layers <= 0 || shape_.context_length <= 0)
+    throw std::runtime_error(f.path() + ": inconsistent model shape in the metadata");
+
+  const int64_t dim = shape_.dim, kv_dim = shape_.n_kv_heads * shape_.head_dim();
+  token_embedding_ = f32_tensor(f, "token_embd.weight", static_cast<uint64_t>(dim * shape_.vocab_size));
+  output_norm_ = f32_tensor(f, "output_norm.weight", static_cast<uint64_t>(dim));
+  if (f.find_tensor("output.weight")) output_ = std::make_unique<Linear>(f, "output.weight", dim, shape_.vocab_size);
+  for (int64_t i = 0; i < shape_.n_layers; ++i) {
+    const std::string b = "blk." + std::to_string(i) + ".";
+    Layer l;
+    l.attn_norm = f32_tensor(f, b + "attn_norm.weight", static_cast<uint64_t>(dim));
+    l.ffn_norm = f32_tensor(f, b + "ffn_norm.weight", static_cast<uint64_t>(dim));
+    if (shape_.bitnet()) {
+      l.attn_sub_norm = f32_tensor(f, b + "attn_sub_norm.weight", static_cast<uint64_t>(dim));
+      l.ffn_sub_norm = f32_tensor(f, b + "ffn_sub_norm.weight", static_cast<uint64_t>(shape_.ffn_dim));
+    }
+    l.q = std::make_unique<Linear>(f, b + "attn_q.weight", dim, dim);
+    l.k = std::make_unique<Linear>(f, b + "attn_k.weight", dim, kv_dim);
+    l.v = std::make_unique<Linear>(f, b + "attn_v.weight", dim, kv_dim);
+    l.o = std::make_unique<Linear>(f, b + "attn_output.weight", dim, dim);
+    l.gate = std::make_unique<Linear>(f, b + "ffn_gate.weight", dim, shape_.ffn_dim);
+    l.up = std::make_unique<Linear>(f, b + "ffn_up.weight", dim, shape_.ffn_dim);
+    l.down = std::make_unique<Linear>(f, b + "ffn_down.weight", shape_.ffn_dim, dim);
+    layers_.push_back(std::move(l));
+  }
+  // As training: inv_freq = 1 / theta^(2i / d) in float.
+  const int64_t hd = shape_.head_dim();
+  for (int64_t i = 0; i < hd / 2; ++i)
+    inv_freq_.push_back(1.0f / std::pow(shape_.rope_theta, static_cast<float>(2 * i) / static_cast<float>(hd)));
+  const size_t cache = static_cast<size_t>(shape_.n_layers * shape_.context_length * kv_dim);
+  k_cache_.assign(cache, 0.0f);
+  v_cache_.assign(cache, 0.0f);
+}
+
+int64_t LlamaRuntime::weight_bytes() const {
+  int64_t bytes = output_ ? output_->weight_bytes() : shape_.dim * shape_.vocab_size * 4;
+  for (const Layer& l : layers_)
+    for (const Linear* lin : {l.q.get(), l.k.get(), l.v.get(), l.o.get(), l.gate.get(), l.up.get(), l.down.get()})
+      bytes += lin->weight_bytes();
+  return bytes;
+}
+
+std::vector<float> LlamaRuntime::forward(const std::vector<int32_t>& tokens, bool all_logits) {
+  const int64_t n = static_cast<int64_t>(tokens.size());
+  const int64_t dim = shape_.dim, hd = shape_.head_dim(), H = shape_.n_heads, KV = shape_.n_kv_heads;
+  const int64_t kv_dim = KV * hd, ffn = shape_.ffn_dim, ctx = shape_.context_length;
+  if (n == 0) throw std::invalid_argument("forward: no tokens");
+  if (position_ + n > ctx)
+    throw std::runtime_error("the context is full: " + std::to_string(position_ + n) + " positions exceed the model's " +
+                             std::to_string(ctx) + " (context_length)");
+  for (int32_t t : tokens)
+    if (t < 0 || t >= shape_.vocab_size) throw std::invalid_argument("token id " + std::to_string(t) + " is outside the vocabulary");
+
+  std::vector<float> x(static_cast<size_t>(n * dim)), h(static_cast<size_t>(n * dim));
+  for (int64_t t = 0; t < n; ++t)
+    std::copy_n(token_embedding_ + static_cast<int64_t>(tokens[static_cast<size_t>(t)]) * dim, dim, x.data() + t * dim);
+  std::vector<float> q(static_cast<size_t>(n * dim)), k(static_cast<size_t>(n * kv_dim)), v(static_cast<size_t>(n * kv_dim));
+  std::vector<float> attn(static_cast<size_t>(n * dim)), proj(static_cast<size_t>(n * dim));
+  std::vector<float> gate(static_cast<size_t>(n * ffn)), up(static_cast<size_t>(n * ffn));
+  std::vector<float> scores(static_cast<size_t>(ctx));
+
+  auto rotate = [&](float* vec, int64_t heads, int64_t pos) {  // interleaved pairs (2i, 2i + 1)
+    for (int64_t head = 0; head < heads; ++head)
+      for (int64_t i = 0; i < hd / 2; ++i) {
+        const float angle = static_cast<float>(pos) * inv_freq_[static_cast<size_t>(i)];
+        const float c = std::cos(angle), s = std::sin(angle);
+        float* p = vec + head * hd + 2 * i;
+        const float a = p[0], b = p[1];
+        p[0] = a * c + (-b) * s;
+        p[1] = b * c + a * s;
+      }
+  };
+
+  for (int64_t li = 0; li < shape_.n_layers; ++li) {
+    const Layer& L = layers_[static_cast<size_t>(li)];
+    float* kc = k_cache_.data() + li * ctx * kv_dim;
+    float* vc = v_cache_.data() + li * ctx * kv_dim;
+    for (int64_t t = 0; t < n; ++t) rms_norm(x.data() + t * dim, L.attn_norm, dim, shape_.norm_eps, h.data() + t * dim);
+    L.q->forward(h.data(), n, q.data(), tier_);
+    L.k->forward(h.data(), n, k.data(), tier_);
+    L.v->forward(h.data(), n, v.data(), tier_);
+    for (int64_t t = 0; t < n; ++t) {
+      const int64_t pos = position_ + t;
+      rotate(q.data() + t * dim, H, pos);
+      rotate(k.data() + t * kv_dim, KV, pos);
+      std::copy_n(k.data() + t * kv_dim, kv_dim, kc + pos * kv_dim);
+      std::copy_n(v.data() + t * kv_dim, kv_dim, vc + pos * kv_dim);
+    }
+    const float inv_sqrt = 1.0f / std::sqrt(static_cast<float>(hd));
+    for (int64_t t = 0; t < n; ++t) {
+      const int64_t last = position_ + t;  // causal: positions 0..last
+      for (int64_t head = 0; head < H; ++head) {
+        const float* qh = q.data() + t * dim + head * hd;
+        const int64_t kvh = head / (H / KV);
+        float max_score = -INFINITY;
+        for (int64_t p = 0; p <= last; ++p) {
+          const float* kp = kc + p * kv_dim + kvh * hd;
+          float dot = 0;
+          for (int64_t d = 0; d < hd; ++d) dot += qh[d] * kp[d];
+          scores[static_cast<size_t>(p)] = dot * inv_sqrt;
+          max_score = std::max(max_score, scores[static_cast<size_t>(p)]);
+        }
+        float denom = 0;
+        for (int64_t p = 0; p <= last; ++p) denom += (scores[static_cast<size_t>(p)] = std::exp(scores[static_cast<size_t>(p)] - max_score));
+        float* out = attn.data() + t * dim + head * hd;
+        std::fill_n(out, hd, 0.0f);
+        for (int64_t p = 0; p <= last; ++p) {
+          const float w = scores[static_cast<size_t>(p)] / denom;
+          const float* vp = vc + p * kv_dim + kvh * hd;
+          for (int64_t d = 0; d < hd; ++d) out[d] += w * vp[d];
+        }
+      }
+      if (L.attn_sub_norm) {
+        rms_norm(attn.data() + t * dim, L.attn_sub_norm, dim, shape_.norm_eps, h.data() + t * dim);
+        std::copy_n(h.data() + t * dim, dim, attn.data() + t * dim);
+      }
+    }
+    L.o->forward(attn.data(), n, proj.data(), tier_);
+    for (int64_t i = 0; i < n * dim; ++i) x[static_cast<size_t>(i)] += proj[static_cast<size_t>(i)];
+
+    for (int64_t t = 0; t < n; ++t) rms_norm(x.data() + t * dim, L.ffn_norm, dim, shape_.norm_eps, h.data() + t * dim);
+    L.gate->forward(h.data(), n, gate.data(), tier_);
+    L.up->forward(h.data(), n, up.data(), tier_);
+    for (int64_t i = 0; i < n * ffn; ++i) {
+      const float g = gate[static_cast<size_t>(i)];
+      const float act = shape_.bitnet() ? std::max(g, 0.0f) * std::max(g, 0.0f) : g / (1.0f + std::exp(-g));
+      gate[static_cast<size_t>(i)] = act * up[static_cast<size_t>(i)];
+    }
+    if (L.ffn_sub_norm)
+      for (int64_t t = 0; t < n; ++t) {
+        rms_norm(gate.data() + t * ffn, L.ffn_sub_norm, ffn, shape_.norm_eps, up.data() + t * ffn);
+        std::copy_n(up.data() + t * ffn, ffn, gate.data() + t * ffn);
+      }
+    L.down->forward(gate.data(), n, proj.data(), tier_);
+    for (int64_t i = 0; i < n * dim; ++i) x[static_cast<size_t>(i)] += proj[static_cast<size_t>(i)];
+  }
+  position_ += n;
+
+  const int64_t first = all_logits ? 0 : n - 1, rows = n - first;
+  for (int64_t t = first; t < n; ++t)
+    rms_norm(x.data() + t * dim, output_norm_, dim, shape_.norm_eps, h.data() + (t - first) * dim);
+  std::vector<float> logits(static_cast<size_t>(rows * shape_.vocab_size));
+  if (output_) {
+    output_->forward(h.data(), rows, logits.data(), tier_);
+  } else {
+    using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    Eigen::Map<RowMajor>(logits.data(), rows, shape_.vocab_size).noalias() =
+        Eigen::Map<const RowMajor>(h.data(), rows, dim) *
+        Eigen::Map<const RowMajor>(token_embedding_, shape_.vocab_size, dim).transpose();
+  }
+  return logits;
+}
+
+}  // namespace ternary::runtime

@@ -1,0 +1,74 @@
+// The LibTorch-free inference model: a GGUF file written by ternary-export, loaded by mmap
+// (ternary tensors repacked once into the kernels' layout), run with a KV cache. It computes what
+// the training model's fake-quantized forward computes: per-token int8 absmax activations into
+// ternary linears with integer accumulation then both scales, F32 for full-precision tensors,
+// RMSNorm, interleaved-pair rotary embeddings (the exported Q/K rows are permuted to match),
+// causal grouped-query attention, SwiGLU (or BitNet's SubLN + ReLU^2).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels/ternary_gemv.h"
+#include "runtime/gguf_file.h"
+
+namespace ternary::runtime {
+
+struct ModelShape {
+  std::string architecture;  // llama | bitnet
+  int64_t vocab_size = 0, dim = 0, n_layers = 0, n_heads = 0, n_kv_heads = 0, ffn_dim = 0, context_length = 0;
+  float rope_theta = 10000.0f, norm_eps = 1e-5f;
+  bool bitnet() const { return architecture == "bitnet"; }
+  int64_t head_dim() const { return dim / n_heads; }
+};
+
+// y = W x for a batch of tokens: ternary (int8 activations) or F32.
+class Linear {
+ public:
+  Linear(const gguf::File& file, const std::string& name, int64_t in, int64_t out);
+  void forward(const float* x, int64_t batch, float* y, kernels::KernelTier tier) const;  // (batch, in) -> (batch, out)
+  bool ternary() const { return ternary_ != nullptr; }
+  int64_t weight_bytes() const;
+
+ private:
+  int64_t in_, out_;
+  std::unique_ptr<kernels::TernaryMatrix> ternary_;
+  const float* dense_ = nullptr;  // (out, in) row-major, in the mapping
+};
+
+class LlamaRuntime {
+ public:
+  // Throws std::runtime_error naming the file and the missing or malformed part.
+  explicit LlamaRuntime(const std::string& gguf_path);
+
+  // Runs `tokens` at positions [position(), position() + n), appending to the KV cache. Returns
+  // logits (n, vocab) when all_logits, else (1, vocab) of the last token. An error past context_length.
+  std::vector<float> forward(const std::vector<int32_t>& tokens, bool all_logits = false);
+  void reset() { position_ = 0; }
+  int64_t position() const { return position_; }
+
+  const ModelShape& shape() const { return shape_; }
+  const gguf::File& file() const { return *file_; }
+  kernels::KernelTier kernel_tier() const { return tier_; }
+  int64_t weight_bytes() const;  // bytes the linears stream per token
+
+ private:
+  struct Layer {
+    const float *attn_norm, *ffn_norm, *attn_sub_norm = nullptr, *ffn_sub_norm = nullptr;
+    std::unique_ptr<Linear> q, k, v, o, gate, up, down;
+  };
+  std::unique_ptr<gguf::File> file_;
+  ModelShape shape_;
+  kernels::KernelTier tier_;
+  const float* token_embedding_;
+  const float* output_norm_;
+  std::unique_ptr<Linear> output_;  // nullptr = tied to the embedding
+  std::vector<Layer> layers_;
+  std::vector<float> inv_freq_;              // (head_dim / 2)
+  std::vector<float> k_cache_, v_cache_;     // (layers, context, kv_heads * head_dim)
+  int64_t position_ = 0;
+};
+
+}  // namespace ternary::runtime
