@@ -1,0 +1,225 @@
+// ternary-export -> ternary-run, against the training model: the inference contract, golden data
+// from the `gguf` Python package (an independent reader), and the export errors.
+#include "export/gguf_export.h"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "kernels/ternary_blocks.h"
+#include "runtime/llama_runtime.h"
+#include "runtime/perplexity.h"
+#include "train/checkpoint.h"
+#include "train/sampling.h"
+#include "train/trainer.h"
+
+namespace ternary {
+namespace {
+namespace fs = std::filesystem;
+
+std::string work_dir(const std::string& name) {
+  const std::string dir = ::testing::TempDir() + "/gguf_export_test/" + name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+// A small exportable model (inputs multiples of 256), trained enough to have peaked predictions.
+struct TrainedModel {
+  std::unique_ptr<Trainer> trainer;
+  std::string checkpoint, gguf;
+  std::vector<int32_t> val_tokens;  // the trainer's eval windows, concatenated
+};
+
+TrainedModel& trained_model() {
+  static TrainedModel m = [] {
+    TrainedModel t;
+    const std::string dir = work_dir("trained");
+    const std::string yaml = R"(
+model: {dim: 256, n_layers: 2, n_heads: 4, n_kv_heads: 2, ffn_dim: 512, max_seq_len: 128}
+training: {steps: 150, batch_size: 8, seq_len: 64}
+optimizer: {name: adamw8bit, lr: 3.0e-3, min_8bit_size: 1024}
+schedule: {warmup_steps: 10}
+eval: {every: 0, batches: 6, sample_tokens: 0}
+checkpoint: {every: 0}
+)";
+    t.trainer = std::make_unique<Trainer>(
+        TrainConfig::parse(yaml, "contract.yaml",
+                           {"output_dir=" + dir, std::string("data.text_files=") + TERNARY_SOURCE_DIR +
+                                                     "/data/tinyshakespeare.txt",
+                            "data.cache=" + dir + "/tokens.bin"}),
+        "", nullptr);
+    t.checkpoint = t.trainer->run().checkpoint;
+    t.gguf = dir + "/model.gguf";
+    export_gguf(t.checkpoint, t.gguf, {});
+    const TokenDataset data = TokenDataset::open(dir + "/tokens.bin");
+    for (const auto& [inputs, targets] : data.val_batches(8, 64, 6))
+      for (int64_t r = 0; r < inputs.size(0); ++r)
+        for (int64_t c = 0; c < 64; ++c) t.val_tokens.push_back(static_cast<int32_t>(inputs[r][c].item<int64_t>()));
+    t.val_tokens.push_back(static_cast<int32_t>(
+        data.val_batches(8, 64, 6).back().second.index({-1, -1}).item<int64_t>()));
+    return t;
+  }();
+  return m;
+}
+
+at::Tensor training_logits(LlamaModel& model, const std::vector<int32_t>& tokens) {
+  at::NoGradGuard no_grad;
+  model->eval();
+  const at::Tensor ids = at::tensor(std::vector<int64_t>(tokens.begin(), tokens.end()), at::kLong).unsqueeze(0);
+  at::Tensor logits = model->forward(ids).squeeze(0).contiguous();
+  model->train();
+  return logits;
+}
+
+double max_abs_diff(const at::Tensor& expected, const std::vector<float>& actual) {
+  const at::Tensor a = at::from_blob(const_cast<float*>(actual.data()), expected.sizes(), at::kFloat);
+  return (a - expected).abs().max().item<double>();
+}
+
+}  // namespace
+
+// The contract: runtime logits = the training model's fake-quantized forward, to float tolerance.
+TEST(InferenceContract, RuntimeLogitsMatchTheTrainingForward) {
+  TrainedModel& m = trained_model();
+  runtime::LlamaRuntime rt(m.gguf);
+  const std::vector<int32_t> tokens(m.val_tokens.begin(), m.val_tokens.begin() + 128);
+  const at::Tensor expected = training_logits(m.trainer->model(), tokens);
+  const double diff = max_abs_diff(expected, rt.forward(tokens, /*all_logits=*/true));
+  std::printf("[ contract ] max |logit diff| over 128 positions: %.3g (logit range %.2f)\n", diff,
+              (expected.max() - expected.min()).item<double>());
+  EXPECT_LT(diff, 1e-2);  // measured 2e-3 on logits spanning ~17: float summation order only
+  // Token-by-token through the KV cache gives the same last logits as the whole prompt at once.
+  rt.reset();
+  std::vector<float> last;
+  for (size_t i = 0; i < 40; ++i) last = rt.forward({tokens[i]});
+  const at::Tensor expected40 = training_logits(m.trainer->model(), {tokens.begin(), tokens.begin() + 40});
+  EXPECT_LT(max_abs_diff(expected40[39], last), 1e-2);
+}
+
+TEST(InferenceContract, GreedyDecodingOf64TokensIsIdentical) {
+  TrainedModel& m = trained_model();
+  const std::vector<int32_t> prompt(m.val_tokens.begin() + 300, m.val_tokens.begin() + 308);
+  at::Generator unused = at::make_generator<at::CPUGeneratorImpl>(0);
+  const std::vector<int32_t> trained = generate(m.trainer->model(), prompt, {64, 0.0, 0}, unused);
+  runtime::LlamaRuntime rt(m.gguf);
+  std::vector<int32_t> ran = prompt;
+  std::vector<float> logits = rt.forward(prompt);
+  for (int i = 0; i < 64; ++i) {
+    const int32_t next = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+    ran.push_back(next);
+    logits = rt.forward({next});
+  }
+  EXPECT_EQ(ran, trained);
+}
+
+TEST(InferenceContract, PerplexityMatchesTheTrainerEvalWithinOnePercent) {
+  TrainedModel& m = trained_model();
+  runtime::LlamaRuntime rt(m.gguf);
+  const runtime::PerplexityResult r = runtime::perplexity(rt, m.val_tokens, 64);
+  const double trainer_loss = m.trainer->evaluate();
+  std::printf("[ contract ] val loss: trainer %.5f, runtime %.5f over %lld tokens\n", trainer_loss, r.mean_nll,
+              static_cast<long long>(r.tokens));
+  EXPECT_EQ(r.windows, 48);
+  EXPECT_NEAR(r.mean_nll, trainer_loss, 0.01 * trainer_loss);
+}
+
+TEST(InferenceContract, Tq1AndTq2FilesRunIdentically) {
+  TrainedModel& m = trained_model();
+  const std::string tq1 = work_dir("tq1") + "/model.gguf";
+  const ExportSummary s = export_gguf(m.checkpoint, tq1, {gguf::TensorType::kTQ1_0, ""});
+  EXPECT_LT(s.file_bytes, static_cast<int64_t>(fs::file_size(m.gguf)));
+  runtime::LlamaRuntime a(m.gguf), b(tq1);
+  const std::vector<int32_t> tokens(m.val_tokens.begin(), m.val_tokens.begin() + 64);
+  EXPECT_EQ(a.forward(tokens, true), b.forward(tokens, true));
+}
+
+TEST(GgufExport, RefusesWhatTheFormatCannotHoldExactly) {
+  const std::string dir = work_dir("refuse");
+  auto checkpoint_of = [&](const std::string& name, LlamaConfig c, const std::string& preset) {
+    TrainConfig config;
+    config.model = c;
+    config.training.seq_len = c.max_seq_len;
+    config.quantization.preset = preset;
+    LlamaModel model(c, config.quantization.recipe());
+    write_checkpoint(dir + "/" + name, *model, nullptr, TrainerState{}, config.to_yaml());
+    return dir + "/" + name;
+  };
+  LlamaConfig small;  // dim 256, ffn 768: exportable
+  small.n_layers = 1, small.max_seq_len = 32;
+  auto error_of = [&](const std::string& checkpoint) {
+    try {
+      export_gguf(checkpoint, dir + "/out.gguf", {});
+    } catch (const std::exception& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  LlamaConfig narrow = small;
+  narrow.dim = 128, narrow.ffn_dim = 384;
+  EXPECT_NE(error_of(checkpoint_of("narrow", narrow, "bitnet_b158"))
+                .find("layer layers.0.self_attn.q_proj cannot be exported exactly: its input size 128 is not a "
+                      "multiple of 256"),
+            std::string::npos);
+  EXPECT_NE(error_of(checkpoint_of("twn", small, "twn")).find("int8 per-token inputs"), std::string::npos);
+  EXPECT_NE(error_of(checkpoint_of("group", small, "int4_group128")).find("cannot be exported exactly"),
+            std::string::npos);
+  EXPECT_FALSE(fs::exists(dir + "/out.gguf"));  // nothing written on refusal
+  EXPECT_EQ(error_of(checkpoint_of("fp32", small, "none")), "");  // full precision exports as F32
+  EXPECT_THROW(export_gguf(dir + "/missing", dir + "/out2.gguf", {}), CheckpointError);
+}
+
+// The `gguf` Python package (tests/golden/gguf_export.py) read files exported from this same
+// deterministic model: tensor names, types, shapes, metadata and dequantized ternary values must agree.
+TEST(GgufExport, AnIndependentReaderSeesTheSameFile) {
+  const std::string dir = work_dir("golden");
+  torch::manual_seed(20261122);
+  TrainConfig config;
+  config.model.n_layers = 1, config.model.ffn_dim = 512, config.model.n_kv_heads = 2, config.model.vocab_size = 256;
+  config.model.max_seq_len = 64;
+  LlamaModel model(config.model, config.quantization.recipe());
+  write_checkpoint(dir + "/tiny", *model, nullptr, TrainerState{}, config.to_yaml());
+  const char* out = std::getenv("TERNARY_GOLDEN_OUT");  // to regenerate: see tests/golden/gguf_export.py
+  auto path_of = [&](const std::string& type) { return (out ? std::string(out) : dir) + "/tiny_" + type + ".gguf"; };
+  export_gguf(dir + "/tiny", path_of("tq2_0"), {gguf::TensorType::kTQ2_0, "tiny"});
+  export_gguf(dir + "/tiny", path_of("tq1_0"), {gguf::TensorType::kTQ1_0, "tiny"});
+  std::ifstream golden_file(std::string(TERNARY_SOURCE_DIR) + "/tests/golden/gguf_export.json");
+  ASSERT_TRUE(golden_file) << "tests/golden/gguf_export.json is missing";
+  const auto golden = nlohmann::json::parse(golden_file);
+  for (const std::string type : {"tq2_0", "tq1_0"}) {
+    const gguf::File file(path_of(type));
+    const auto& expected = golden.at(type);
+    ASSERT_EQ(file.tensors().size(), expected.at("tensors").size()) << type;
+    for (size_t i = 0; i < file.tensors().size(); ++i) {
+      const gguf::TensorInfo& t = file.tensors()[i];
+      const auto& e = expected.at("tensors")[i];
+      EXPECT_EQ(t.name, e.at("name"));
+      EXPECT_EQ(gguf::to_string(t.type), e.at("type").get<std::string>()) << t.name;
+      EXPECT_EQ(t.dims, e.at("shape").get<std::vector<uint64_t>>()) << t.name;
+      EXPECT_EQ(t.bytes, e.at("n_bytes").get<uint64_t>()) << t.name;
+    }
+    for (const auto& [key, value] : expected.at("metadata").items()) {
+      ASSERT_TRUE(file.has(key)) << key;
+      const gguf::Value& v = file.value(key);
+      if (value.is_string()) EXPECT_EQ(std::get<std::string>(v.data), value.get<std::string>()) << key;
+      else if (value.is_boolean()) EXPECT_EQ(std::get<bool>(v.data), value.get<bool>()) << key;
+      else if (value.is_number_integer()) EXPECT_EQ(file.integer(key), value.get<int64_t>()) << key;
+      else if (value.is_number()) EXPECT_FLOAT_EQ(file.number(key), value.get<double>()) << key;
+    }
+    EXPECT_EQ(file.metadata().size() + 3, expected.at("kv_count").get<size_t>());  // + GGUF.version/counts
+    // gguf's own dequantizer: the first rows of attn_v are our trits times the fp16 scale.
+    auto& attn = *model->layers[0]->as<LlamaDecoderLayerImpl>()->self_attn;
+    const QuantizedValues q = attn.v_proj->weight_quantizer->encode(attn.v_proj->weight);
+    const float d = kernels::fp16_to_fp32(kernels::fp32_to_fp16(q.scale.item<float>()));
+    const auto values = expected.at("attn_v_first_512").get<std::vector<float>>();
+    const at::Tensor codes = q.codes.reshape({-1}).slice(0, 0, 512).to(at::kFloat);
+    for (int i = 0; i < 512; ++i) ASSERT_EQ(values[i], codes[i].item<float>() * d) << type << " value " << i;
+    EXPECT_NEAR(expected.at("attn_v_abs_sum").get<double>(), (q.codes.abs().sum().item<double>() * d), 1e-2);
+  }
+}
+
+}  // namespace ternary
