@@ -11,5 +11,7 @@ struct Options {
 int run_quantlinear(const Options& options);
 int run_optim(const Options& options);
 int run_train(const Options& options);
+int run_gemv(const Options& options);
+int run_run(const Options& options);
 
 }  // namespace ternary::bench

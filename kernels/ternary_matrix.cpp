@@ -90,6 +90,14 @@ TernaryMatrix TernaryMatrix::from_tq1_0(const BlockTQ1_0* blocks, int64_t rows, 
   return m;
 }
 
+TernaryMatrix TernaryMatrix::clone() const {
+  TernaryMatrix m;
+  m.allocate(rows_, cols_);
+  std::memcpy(m.codes_.get(), codes_.get(), static_cast<size_t>(bytes()));
+  m.scales_ = scales_;
+  return m;
+}
+
 void TernaryMatrix::unpack_row(int64_t r, int8_t* trits) const {
   BlockTQ2_0 block{};
   for (int64_t b = 0; b < cols_ / kTernaryBlock; ++b) {

@@ -29,6 +29,7 @@ class TernaryMatrix {
   float scale(int64_t r) const { return scales_[static_cast<size_t>(r)]; }
   int64_t bytes() const { return rows_ * row_bytes(); }  // packed weight bytes a GEMV streams
   void unpack_row(int64_t r, int8_t* trits) const;      // for tests and the reference path
+  TernaryMatrix clone() const;                          // a deep copy (benchmarks rotate copies past the cache)
 
  private:
   struct AlignedFree {
