@@ -36,6 +36,7 @@ Trainer make_trainer(const TrainCase& c, const std::string& preset) {
 int run_train(const Options& options) {
   const std::vector<TrainCase> cases = {
       {"llama_qat", {}},
+      {"nanogpt_shakespeare_shape", {"model.dim=128", "model.ffn_dim=384", "model.max_seq_len=64", "training.seq_len=64"}},
       {"d512_seq256", {"model.dim=512", "model.ffn_dim=1536", "model.n_heads=8", "model.n_kv_heads=8",
                        "model.max_seq_len=256", "training.seq_len=256", "training.batch_size=8"}},
   };

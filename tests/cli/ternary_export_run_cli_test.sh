@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# ternary-export and ternary-run as a user meets them: train a tiny model, export TQ2_0 and TQ1_0,
+# generate and measure perplexity; bad inputs are one-line errors with exit code 1.
+# Usage: ternary_export_run_cli_test.sh BUILD/bin SOURCE_DIR WORK_DIR
+set -euo pipefail
+bin="$1"; src="$2"; work="$3"
+rm -rf "$work"; mkdir -p "$work"; cd "$work"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+"$bin/ternary-train" --config "$src/configs/llama_qat.yaml" --set output_dir=run --set training.steps=3 \
+  --set data.text_files="[$src/data/tinyshakespeare.txt]" --set model.n_layers=1 --set eval.sample_tokens=0 \
+  --set training.seq_len=32 --set model.max_seq_len=64 > train.log 2>&1 || fail "training: $(tail -2 train.log)"
+
+"$bin/ternary-export" --checkpoint run --out model.gguf > export.log || fail "export: $(cat export.log)"
+grep -q "ternary (tq2_0)" export.log || fail "export reports what it wrote: $(cat export.log)"
+"$bin/ternary-export" --checkpoint run --out model_tq1.gguf --type tq1_0 > /dev/null || fail "tq1_0 export"
+[ "$(stat -c %s model_tq1.gguf)" -lt "$(stat -c %s model.gguf)" ] || fail "TQ1_0 is smaller than TQ2_0"
+
+"$bin/ternary-run" --model model.gguf --prompt "ROMEO:" -n 20 --seed 3 > out.txt 2> err.txt || fail "run: $(cat err.txt)"
+head -c 6 out.txt | grep -q "ROMEO:" || fail "the output continues the prompt"
+grep -q "tokens/s" err.txt || fail "run reports its speed"
+"$bin/ternary-run" --model model_tq1.gguf --prompt "ROMEO:" -n 20 --seed 3 > out_tq1.txt 2> /dev/null
+cmp -s out.txt out_tq1.txt || fail "TQ1_0 and TQ2_0 files generate the same text"
+"$bin/ternary-run" --model model.gguf --prompt "ROMEO:" -n 20 --temperature 0 > greedy1.txt 2> /dev/null
+"$bin/ternary-run" --model model.gguf --prompt "ROMEO:" -n 20 --temperature 0 --threads 1 > greedy2.txt 2> /dev/null
+cmp -s greedy1.txt greedy2.txt || fail "greedy output does not depend on the thread count"
+head -c 20000 "$src/data/tinyshakespeare.txt" > text.txt
+"$bin/ternary-run" --model model.gguf --perplexity text.txt | grep -q "^perplexity " || fail "--perplexity"
+
+# Bad input: one line, exit 1, never a crash.
+expect_error() {  # expect_error "message part" command...
+  local want="$1"; shift
+  set +e; "$@" > /dev/null 2> err.txt; local rc=$?; set -e
+  [ "$rc" = 1 ] || fail "$* should exit 1, got $rc: $(cat err.txt)"
+  [ "$(wc -l < err.txt)" = 1 ] || fail "$* should print one line: $(cat err.txt)"
+  grep -q -- "$want" err.txt || fail "$*: expected '$want' in: $(cat err.txt)"
+}
+expect_error "cannot open the model file" "$bin/ternary-run" --model missing.gguf --prompt x
+head -c 5000 model.gguf > truncated.gguf
+expect_error "truncated" "$bin/ternary-run" --model truncated.gguf --prompt x
+printf 'GGML0000000000000000000000' > bad.gguf
+expect_error "not a GGUF file" "$bin/ternary-run" --model bad.gguf --prompt x
+mkdir -p notacheckpoint
+expect_error "no checkpoint there" "$bin/ternary-export" --checkpoint notacheckpoint --out x.gguf
+[ ! -e x.gguf ] || fail "a failed export writes nothing"
+echo "ternary-export / ternary-run CLI: all checks passed"
