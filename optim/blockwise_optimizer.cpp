@@ -7,10 +7,41 @@
 #include "optim/dynamic_map.h"
 #include "optim/update_rules.h"
 
+#if TERNARY_WITH_CUDA
+#include "kernels/cuda/blockwise_update_cuda.h"
+#endif
+
 namespace ternary {
 namespace {
 
 int64_t tensor_bytes(const at::Tensor& t) { return t.defined() ? t.numel() * t.element_size() : 0; }
+
+// A state loaded from a checkpoint lives on the CPU; it follows its parameter to the GPU once.
+void move_state_to(Blockwise8bitParamState& state, const at::Device& device) {
+  auto moved = [&](const at::Tensor& t) { return t.defined() && t.device() != device ? t.to(device) : t; };
+  state.state1(moved(state.state1())).absmax1(moved(state.absmax1()));
+  state.state2(moved(state.state2())).absmax2(moved(state.absmax2()));
+}
+
+#if TERNARY_WITH_CUDA
+template <typename Rule>
+void cuda_step(at::Tensor& param, const at::Tensor& grad, Blockwise8bitParamState& state, const Rule& rule) {
+  const bool two = Rule::kStates == 2;
+  const auto type = param.scalar_type() == at::kFloat ? cuda::ParamType::kFloat32 : cuda::ParamType::kBFloat16;
+  const int64_t n = param.numel();
+  // Stream nullptr: the legacy default stream, where LibTorch queues its own work unless a caller
+  // switched streams (then this step would need that stream: not supported, see docs/cuda.md).
+  if (state.quantized()) {
+    QuantizedState s1{state.state1().data_ptr<uint8_t>(), state.absmax1().data_ptr<float>()};
+    QuantizedState s2{two ? state.state2().data_ptr<uint8_t>() : nullptr,
+                      two ? state.absmax2().data_ptr<float>() : nullptr};
+    cuda::blockwise_step(param.data_ptr(), grad.const_data_ptr(), type, n, s1, s2, rule);
+  } else {
+    cuda::fp32_state_step(param.data_ptr(), grad.const_data_ptr(), type, n, state.state1().data_ptr<float>(),
+                          two ? state.state2().data_ptr<float>() : nullptr, rule);
+  }
+}
+#endif
 
 }  // namespace
 
@@ -41,8 +72,13 @@ int64_t Blockwise8bitOptimizer::state_bytes() const {
 }
 
 void Blockwise8bitOptimizer::check_param(const at::Tensor& param, const char* optimizer_name) {
-  TORCH_CHECK(param.device().is_cpu(), optimizer_name, ": parameters must be CPU tensors in this build, got ",
-              param.device());
+#if TERNARY_WITH_CUDA
+  TORCH_CHECK(param.device().is_cpu() || param.device().is_cuda(), optimizer_name,
+              ": parameters must be CPU or CUDA tensors, got ", param.device());
+#else
+  TORCH_CHECK(param.device().is_cpu(), optimizer_name, ": parameter on ", param.device(),
+              ", but this build has no CUDA kernels; rebuild with -DTERNARY_ENABLE_CUDA=ON (scripts/build_gpu.sh)");
+#endif
   TORCH_CHECK(param.scalar_type() == at::kFloat || param.scalar_type() == at::kBFloat16, optimizer_name,
               ": parameters must be float32 or bfloat16, got ", param.scalar_type());
   TORCH_CHECK(param.is_contiguous(), optimizer_name, ": parameters must be contiguous");
@@ -61,13 +97,13 @@ Blockwise8bitParamState& Blockwise8bitOptimizer::state_for(const at::Tensor& par
   if (found != state_.end()) return static_cast<Blockwise8bitParamState&>(*found->second);
   auto state = std::make_unique<Blockwise8bitParamState>();
   const int64_t n = param.numel();
-  const auto fp32 = at::TensorOptions().dtype(at::kFloat);
+  const auto fp32 = at::TensorOptions().dtype(at::kFloat).device(param.device());
   for (int k = 0; k < num_states; ++k) {
     at::Tensor values, absmax;
     if (n >= min_8bit_size) {
       // Zero state: every code is the map's 0 with absmax 0.
       const uint8_t zero = (k == 0 ? DynamicCodebook::signed_map() : DynamicCodebook::unsigned_map()).zero_code();
-      values = at::full({n}, zero, at::TensorOptions().dtype(at::kByte));
+      values = at::full({n}, zero, at::TensorOptions().dtype(at::kByte).device(param.device()));
       absmax = at::zeros({state_blocks(n)}, fp32);
     } else {
       values = at::zeros(param.sizes(), fp32);
@@ -83,6 +119,13 @@ Blockwise8bitParamState& Blockwise8bitOptimizer::state_for(const at::Tensor& par
 template <typename Rule>
 void Blockwise8bitOptimizer::apply_rule(at::Tensor& param, Blockwise8bitParamState& state, const Rule& rule) {
   const at::Tensor grad = param.grad().to(param.scalar_type()).contiguous();
+  move_state_to(state, param.device());
+#if TERNARY_WITH_CUDA
+  if (param.is_cuda()) {
+    cuda_step(param, grad, state, rule);
+    return;
+  }
+#endif
   const int64_t n = param.numel();
   const bool two = Rule::kStates == 2;
   auto run = [&](auto* p, const auto* g) {

@@ -5,6 +5,14 @@
 #pragma once
 
 #include <cmath>
+#include <cstdint>
+
+// The rules also run inside the CUDA optimizer kernel (kernels/cuda/), compiled by nvcc.
+#if defined(__CUDACC__)
+#define TERNARY_HOST_DEVICE __host__ __device__
+#else
+#define TERNARY_HOST_DEVICE
+#endif
 
 namespace ternary {
 
@@ -26,10 +34,10 @@ struct AdamRule {
             static_cast<float>(lr / (1.0 - std::pow(beta1, static_cast<double>(step)))),
             static_cast<float>(1.0 / std::sqrt(1.0 - std::pow(beta2, static_cast<double>(step))))};
   }
-  void operator()(float& p, float g, float& m, float& v) const {
+  TERNARY_HOST_DEVICE void operator()(float& p, float g, float& m, float& v) const {
     m = beta1 * m + one_minus_beta1 * g;
     v = beta2 * v + one_minus_beta2 * g * g;
-    const float denom = std::sqrt(v) * inv_sqrt_correction2 + eps;  // a multiply: one division less per element
+    const float denom = sqrtf(v) * inv_sqrt_correction2 + eps;  // a multiply: one division less per element
     p = p * decay_factor - step_size * (m / denom);
   }
 };
@@ -40,7 +48,7 @@ struct MomentumRule {
   static constexpr int kStates = 1;
   float momentum, lr, weight_decay;
   bool first_step;
-  void operator()(float& p, float g, float& m, float&) const {
+  TERNARY_HOST_DEVICE void operator()(float& p, float g, float& m, float&) const {
     g += weight_decay * p;
     m = first_step ? g : momentum * m + g;
     p -= lr * m;
@@ -55,7 +63,7 @@ struct LionRule {
     return {static_cast<float>(beta1), static_cast<float>(1.0 - beta1), static_cast<float>(beta2),
             static_cast<float>(1.0 - beta2), static_cast<float>(lr), static_cast<float>(1.0 - lr * weight_decay)};
   }
-  void operator()(float& p, float g, float& m, float&) const {
+  TERNARY_HOST_DEVICE void operator()(float& p, float g, float& m, float&) const {
     const float direction = beta1 * m + one_minus_beta1 * g;
     const float sign = static_cast<float>((direction > 0.0f) - (direction < 0.0f));
     p = p * decay_factor - lr * sign;

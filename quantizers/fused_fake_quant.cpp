@@ -7,6 +7,10 @@
 #include <algorithm>
 #include <cmath>
 
+#if TERNARY_WITH_CUDA
+#include "kernels/cuda/fake_quant_cuda.h"
+#endif
+
 namespace ternary {
 namespace {
 
@@ -43,6 +47,12 @@ struct FusedFakeQuant : torch::autograd::Function<FusedFakeQuant> {
     const float* sp = s.const_data_ptr<float>();
     float* op = out.data_ptr<float>();
     const float lo = static_cast<float>(min_code), hi = static_cast<float>(max_code);
+#if TERNARY_WITH_CUDA
+    if (x.is_cuda()) {  // the legacy default stream, LibTorch's unless the caller changed it
+      cuda::fake_quant_rows(xp, sp, op, n_rows, cols, lo, hi);
+      return out;
+    }
+#endif
     // Split the flat element range, not rows: a per-tensor scale is a single huge row.
     at::parallel_for(0, n_rows * cols, 1 << 16, [&](int64_t begin, int64_t end) {
       while (begin < end) {
@@ -64,7 +74,12 @@ struct FusedFakeQuant : torch::autograd::Function<FusedFakeQuant> {
 }  // namespace
 
 bool fused_fake_quant_applies(const QuantizerSpec& spec, const at::Tensor& x) {
-  return x.scalar_type() == at::kFloat && x.device().is_cpu() && !spec.scale.learned &&
+#if TERNARY_WITH_CUDA
+  const bool device_has_kernel = x.device().is_cpu() || x.device().is_cuda();
+#else
+  const bool device_has_kernel = x.device().is_cpu();
+#endif
+  return x.scalar_type() == at::kFloat && device_has_kernel && !spec.scale.learned &&
          !spec.explicit_threshold() && spec.levels.kind != LevelKind::kBinary &&
          spec.gradient == GradientEstimator::kSte;
 }

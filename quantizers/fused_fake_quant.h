@@ -1,6 +1,7 @@
 // Fast path for the most used quantizers (BitNet weights, int8 per-token activations): a per-row
 // statistic scale, then q = clamp(round(x / s), lo, hi) * s in one multithreaded, vectorized pass,
-// with the straight-through (identity) gradient and nothing saved for backward.
+// with the straight-through (identity) gradient and nothing saved for backward. On CUDA tensors
+// (builds with TERNARY_ENABLE_CUDA) the pass is kernels/cuda/fake_quant_cuda.h.
 // Bit-identical to QuantizerImpl::forward_reference; tests/quantizers/fused_fake_quant_test.cpp.
 #pragma once
 
@@ -10,7 +11,8 @@
 
 namespace ternary {
 
-// True when `spec` on `x` can take the fused path: float32, statistic (not learned) scale,
+// True when `spec` on `x` can take the fused path: float32 on the CPU (or CUDA in CUDA builds),
+// statistic (not learned) scale,
 // implicit threshold, round-to-nearest levels (ternary / int / uint), plain STE.
 bool fused_fake_quant_applies(const QuantizerSpec& spec, const at::Tensor& x);
 

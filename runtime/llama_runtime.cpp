@@ -5,6 +5,11 @@
 #include <cmath>
 #include <stdexcept>
 
+#if TERNARY_WITH_CUDA
+#include "kernels/cuda/cuda_runtime_check.h"
+#include "runtime/cuda_ternary_linear.h"
+#endif
+
 namespace ternary::runtime {
 namespace {
 
@@ -26,9 +31,28 @@ void rms_norm(const float* x, const float* weight, int64_t n, float eps, float* 
   for (int64_t i = 0; i < n; ++i) out[i] = weight[i] * (x[i] * inv);
 }
 
+void require_cuda() {
+#if TERNARY_WITH_CUDA
+  if (!cuda::device_available())
+    throw std::runtime_error("--device cuda: " + cuda::device_description() + " on this machine; use --device cpu");
+#else
+  throw std::runtime_error("--device cuda: this build has no CUDA kernels; rebuild with -DTERNARY_ENABLE_CUDA=ON "
+                           "(scripts/build_gpu.sh) or use --device cpu");
+#endif
+}
+
 }  // namespace
 
-Linear::Linear(const gguf::File& file, const std::string& name, int64_t in, int64_t out) : in_(in), out_(out) {
+const char* to_string(Device device) { return device == Device::kCuda ? "cuda" : "cpu"; }
+
+Device parse_device(const std::string& name) {
+  if (name == "cpu") return Device::kCpu;
+  if (name == "cuda") return Device::kCuda;
+  throw std::invalid_argument("unknown device '" + name + "' (expected cpu or cuda)");
+}
+
+Linear::Linear(const gguf::File& file, const std::string& name, int64_t in, int64_t out, Device device)
+    : in_(in), out_(out) {
   const gguf::TensorInfo& t = file.tensor(name);
   if (t.dims.size() != 2 || static_cast<int64_t>(t.dims[0]) != in || static_cast<int64_t>(t.dims[1]) != out)
     throw std::runtime_error(file.path() + ": tensor '" + name + "' should be " + std::to_string(in) + " x " +
@@ -55,11 +79,22 @@ Linear::Linear(const gguf::File& file, const std::string& name, int64_t in, int6
       throw std::runtime_error(file.path() + ": tensor '" + name + "' is " + gguf::to_string(t.type) +
                                "; linears must be F32, TQ1_0 or TQ2_0");
   }
+#if TERNARY_WITH_CUDA
+  if (ternary_ && device == Device::kCuda) cuda_ = std::make_shared<CudaTernaryLinear>(*ternary_);
+#else
+  (void)device;  // LlamaRuntime refuses kCuda in builds without CUDA
+#endif
 }
 
 int64_t Linear::weight_bytes() const { return ternary_ ? ternary_->bytes() : in_ * out_ * 4; }
 
 void Linear::forward(const float* x, int64_t batch, float* y, KernelTier tier) const {
+#if TERNARY_WITH_CUDA
+  if (cuda_) {
+    cuda_->forward(x, batch, y);
+    return;
+  }
+#endif
   if (ternary_) {
     std::vector<kernels::QuantizedActivations> acts(static_cast<size_t>(batch));
     for (int64_t t = 0; t < batch; ++t) kernels::quantize_activations(x + t * in_, in_, acts[static_cast<size_t>(t)]);
@@ -73,8 +108,9 @@ void Linear::forward(const float* x, int64_t batch, float* y, KernelTier tier) c
   ys.noalias() = xs * w.transpose();
 }
 
-LlamaRuntime::LlamaRuntime(const std::string& gguf_path)
-    : file_(std::make_unique<gguf::File>(gguf_path)), tier_(kernels::selected_tier()) {
+LlamaRuntime::LlamaRuntime(const std::string& gguf_path, Device device)
+    : file_(std::make_unique<gguf::File>(gguf_path)), tier_(kernels::selected_tier()), device_(device) {
+  if (device == Device::kCuda) require_cuda();
   const gguf::File& f = *file_;
   shape_.architecture = f.string("general.architecture");
   if (shape_.architecture != "llama" && shape_.architecture != "bitnet")
@@ -99,7 +135,8 @@ LlamaRuntime::LlamaRuntime(const std::string& gguf_path)
   const int64_t dim = shape_.dim, kv_dim = shape_.n_kv_heads * shape_.head_dim();
   token_embedding_ = f32_tensor(f, "token_embd.weight", static_cast<uint64_t>(dim * shape_.vocab_size));
   output_norm_ = f32_tensor(f, "output_norm.weight", static_cast<uint64_t>(dim));
-  if (f.find_tensor("output.weight")) output_ = std::make_unique<Linear>(f, "output.weight", dim, shape_.vocab_size);
+  if (f.find_tensor("output.weight"))
+    output_ = std::make_unique<Linear>(f, "output.weight", dim, shape_.vocab_size, device);
   for (int64_t i = 0; i < shape_.n_layers; ++i) {
     const std::string b = "blk." + std::to_string(i) + ".";
     Layer l;
@@ -109,13 +146,13 @@ LlamaRuntime::LlamaRuntime(const std::string& gguf_path)
       l.attn_sub_norm = f32_tensor(f, b + "attn_sub_norm.weight", static_cast<uint64_t>(dim));
       l.ffn_sub_norm = f32_tensor(f, b + "ffn_sub_norm.weight", static_cast<uint64_t>(shape_.ffn_dim));
     }
-    l.q = std::make_unique<Linear>(f, b + "attn_q.weight", dim, dim);
-    l.k = std::make_unique<Linear>(f, b + "attn_k.weight", dim, kv_dim);
-    l.v = std::make_unique<Linear>(f, b + "attn_v.weight", dim, kv_dim);
-    l.o = std::make_unique<Linear>(f, b + "attn_output.weight", dim, dim);
-    l.gate = std::make_unique<Linear>(f, b + "ffn_gate.weight", dim, shape_.ffn_dim);
-    l.up = std::make_unique<Linear>(f, b + "ffn_up.weight", dim, shape_.ffn_dim);
-    l.down = std::make_unique<Linear>(f, b + "ffn_down.weight", shape_.ffn_dim, dim);
+    l.q = std::make_unique<Linear>(f, b + "attn_q.weight", dim, dim, device);
+    l.k = std::make_unique<Linear>(f, b + "attn_k.weight", dim, kv_dim, device);
+    l.v = std::make_unique<Linear>(f, b + "attn_v.weight", dim, kv_dim, device);
+    l.o = std::make_unique<Linear>(f, b + "attn_output.weight", dim, dim, device);
+    l.gate = std::make_unique<Linear>(f, b + "ffn_gate.weight", dim, shape_.ffn_dim, device);
+    l.up = std::make_unique<Linear>(f, b + "ffn_up.weight", dim, shape_.ffn_dim, device);
+    l.down = std::make_unique<Linear>(f, b + "ffn_down.weight", shape_.ffn_dim, dim, device);
     layers_.push_back(std::move(l));
   }
   // As training: inv_freq = 1 / theta^(2i / d) in float.

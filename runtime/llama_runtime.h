@@ -24,10 +24,19 @@ struct ModelShape {
   int64_t head_dim() const { return dim / n_heads; }
 };
 
+// Where the ternary linears run. kCuda (builds with TERNARY_ENABLE_CUDA) puts their weights on the
+// GPU; attention, norms and F32 tensors stay on the CPU (see docs/cuda.md).
+enum class Device { kCpu, kCuda };
+const char* to_string(Device device);
+// "cpu" or "cuda"; anything else is a std::invalid_argument naming the choices.
+Device parse_device(const std::string& name);
+
+class CudaTernaryLinear;  // runtime/cuda_ternary_linear.h, in CUDA builds only
+
 // y = W x for a batch of tokens: ternary (int8 activations) or F32.
 class Linear {
  public:
-  Linear(const gguf::File& file, const std::string& name, int64_t in, int64_t out);
+  Linear(const gguf::File& file, const std::string& name, int64_t in, int64_t out, Device device = Device::kCpu);
   void forward(const float* x, int64_t batch, float* y, kernels::KernelTier tier) const;  // (batch, in) -> (batch, out)
   bool ternary() const { return ternary_ != nullptr; }
   int64_t weight_bytes() const;
@@ -35,13 +44,15 @@ class Linear {
  private:
   int64_t in_, out_;
   std::unique_ptr<kernels::TernaryMatrix> ternary_;
+  std::shared_ptr<CudaTernaryLinear> cuda_;  // shared_ptr: destructible where the type is incomplete
   const float* dense_ = nullptr;  // (out, in) row-major, in the mapping
 };
 
 class LlamaRuntime {
  public:
-  // Throws std::runtime_error naming the file and the missing or malformed part.
-  explicit LlamaRuntime(const std::string& gguf_path);
+  // Throws std::runtime_error naming the file and the missing or malformed part, or why `device`
+  // cannot be used (a build without CUDA, no GPU).
+  explicit LlamaRuntime(const std::string& gguf_path, Device device = Device::kCpu);
 
   // Runs `tokens` at positions [position(), position() + n), appending to the KV cache. Returns
   // logits (n, vocab) when all_logits, else (1, vocab) of the last token. An error past context_length.
@@ -52,6 +63,7 @@ class LlamaRuntime {
   const ModelShape& shape() const { return shape_; }
   const gguf::File& file() const { return *file_; }
   kernels::KernelTier kernel_tier() const { return tier_; }
+  Device device() const { return device_; }
   int64_t weight_bytes() const;  // bytes the linears stream per token
 
  private:
@@ -62,6 +74,7 @@ class LlamaRuntime {
   std::unique_ptr<gguf::File> file_;
   ModelShape shape_;
   kernels::KernelTier tier_;
+  Device device_;
   const float* token_embedding_;
   const float* output_norm_;
   std::unique_ptr<Linear> output_;  // nullptr = tied to the embedding

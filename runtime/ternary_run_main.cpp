@@ -79,6 +79,9 @@ int main(int argc, char** argv) {
   app.add_option("--seed", sampling.seed, "random seed (default 0)");
   app.add_option("--threads", threads, "threads (default: all cores)")->check(CLI::PositiveNumber);
   app.add_option("--window", window, "perplexity window in tokens (default: the model's context length)");
+  std::string device = "cpu";
+  app.add_option("--device", device, "cpu, or cuda: ternary linears on the GPU (CUDA builds; default cpu)")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
   app.set_version_flag("--version", std::string("ternary-run ") + TERNARY_ENGINE_VERSION);
   CLI11_PARSE(app, argc, argv);
   if (prompt.empty() && perplexity_file.empty()) {
@@ -87,7 +90,7 @@ int main(int argc, char** argv) {
   }
   try {
     if (threads > 0) omp_set_num_threads(threads);
-    LlamaRuntime model(model_path);
+    LlamaRuntime model(model_path, parse_device(device));
     const GgufTokenizer tokenizer(model.file());
     return perplexity_file.empty() ? generate(model, tokenizer, prompt, n, sampling)
                                    : measure_perplexity(model, tokenizer, perplexity_file, window);

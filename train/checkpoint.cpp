@@ -85,9 +85,12 @@ std::string trainer_state_bytes(const TrainerState& s) {
   return out.str();
 }
 
-void load_archive(torch::serialize::InputArchive& archive, const std::string& bytes, const fs::path& path) {
+// Tensors are read onto `device` whatever device saved them, so a checkpoint written on a GPU
+// loads (and exports) on a CPU-only machine and the other way round.
+void load_archive(torch::serialize::InputArchive& archive, const std::string& bytes, const fs::path& path,
+                  const at::Device& device = at::kCPU) {
   try {
-    archive.load_from(bytes.data(), bytes.size());
+    archive.load_from(bytes.data(), bytes.size(), device);
   } catch (const std::exception&) {
     fail("checkpoint file " + path.string() + " is not a readable torch archive");
   }
@@ -202,7 +205,10 @@ TrainerState load_checkpoint(const std::string& dir, torch::nn::Module& model, t
 
   if (optimizer) {
     torch::serialize::InputArchive optimizer_archive;
-    load_archive(optimizer_archive, read_file(root / "optimizer.pt"), root / "optimizer.pt");
+    // Optimizer state goes where the parameters are (a torch optimizer cannot step across devices).
+    const auto params = model.parameters();
+    load_archive(optimizer_archive, read_file(root / "optimizer.pt"), root / "optimizer.pt",
+                 params.empty() ? at::Device(at::kCPU) : params.front().device());
     try {
       optimizer->load(optimizer_archive);
     } catch (const c10::Error& e) {

@@ -154,12 +154,13 @@ void parse_schedule(const YamlReader& r, const YAML::Node& root, ScheduleConfig&
 }
 
 void parse_training(const YamlReader& r, const YAML::Node& root, TrainingConfig& c) {
-  const Section s(r, root, "training", {"steps", "batch_size", "seq_len", "grad_accum", "grad_clip"});
+  const Section s(r, root, "training", {"steps", "batch_size", "seq_len", "grad_accum", "grad_clip", "autocast"});
   s.integer("steps", c.steps, 1);
   s.integer("batch_size", c.batch_size, 1);
   s.integer("seq_len", c.seq_len, 1);
   s.integer("grad_accum", c.grad_accum, 1);
   s.number("grad_clip", c.grad_clip, 0.0, 1e30);
+  s.one_of("autocast", c.autocast, {"none", "bf16"});
 }
 
 void parse_eval(const YamlReader& r, const YAML::Node& root, EvalConfig& c) {
@@ -302,7 +303,7 @@ std::string TrainConfig::to_yaml() const {
   end();
   section("training");
   kv("steps", training.steps), kv("batch_size", training.batch_size), kv("seq_len", training.seq_len);
-  kv("grad_accum", training.grad_accum), kv("grad_clip", training.grad_clip);
+  kv("grad_accum", training.grad_accum), kv("grad_clip", training.grad_clip), kv("autocast", training.autocast);
   end();
   section("eval");
   kv("every", eval.every), kv("batches", eval.batches), kv("log_every", eval.log_every);

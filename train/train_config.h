@@ -35,6 +35,7 @@ struct TrainingConfig {
   int64_t seq_len = 64;
   int64_t grad_accum = 1;    // micro-batches per optimizer step
   double grad_clip = 1.0;    // max global grad norm; 0 = no clipping
+  std::string autocast = "none";  // none | bf16: forward in bfloat16 autocast (master weights stay fp32)
 };
 
 struct EvalConfig {

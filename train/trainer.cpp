@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "models/hf_import.h"
+#include "train/autocast_scope.h"
 #include "modules/quantize.h"
 #include "train/distillation.h"
 #include "train/lr_schedule.h"
@@ -42,6 +43,12 @@ Trainer::Trainer(TrainConfig config, const std::string& resume_checkpoint, std::
     if (!torch::cuda::is_available())
       throw std::runtime_error("device: cuda, but LibTorch sees no CUDA GPU (this build or machine is CPU-only); "
                                "set device: cpu");
+#if !TERNARY_WITH_CUDA
+    if (config_.optimizer.name.find("8bit") != std::string::npos)
+      throw std::runtime_error("device: cuda with optimizer " + config_.optimizer.name +
+                               ": this build has no CUDA kernels for 8-bit optimizers; rebuild with "
+                               "-DTERNARY_ENABLE_CUDA=ON (scripts/build_gpu.sh) or use optimizer.name: adamw");
+#endif
     device_ = at::Device(at::kCUDA);
   }
   if (resume_checkpoint.empty() && !list_step_checkpoints(config_.output_dir + "/checkpoints").empty())
@@ -194,7 +201,11 @@ StepMetrics Trainer::train_step() {
   optimizer_->zero_grad();
   for (int64_t micro = 0; micro < t.grad_accum; ++micro) {
     auto [inputs, targets] = dataset_->sample_train(t.batch_size, t.seq_len, data_generator_);
-    const at::Tensor loss = loss_of(inputs.to(device_), targets.to(device_)) / static_cast<double>(t.grad_accum);
+    at::Tensor loss;
+    {
+      const AutocastScope autocast(t.autocast == "bf16", device_.type());
+      loss = loss_of(inputs.to(device_), targets.to(device_)) / static_cast<double>(t.grad_accum);
+    }
     loss.backward();
     m.loss += loss.item<double>();
   }

@@ -40,6 +40,15 @@ head -c 5000 model.gguf > truncated.gguf
 expect_error "truncated" "$bin/ternary-run" --model truncated.gguf --prompt x
 printf 'GGML0000000000000000000000' > bad.gguf
 expect_error "not a GGUF file" "$bin/ternary-run" --model bad.gguf --prompt x
+# --device cuda: the same greedy text where a GPU and a CUDA build are present, else one clear line.
+set +e; "$bin/ternary-run" --model model.gguf --prompt "ROMEO:" -n 20 --temperature 0 --device cuda > greedy_cuda.txt 2> err.txt
+rc=$?; set -e
+if [ "$rc" = 0 ]; then
+  cmp -s greedy1.txt greedy_cuda.txt || fail "--device cuda greedy text differs from the CPU's"
+else
+  [ "$rc" = 1 ] && [ "$(wc -l < err.txt)" = 1 ] && grep -q -- "--device cuda: .*--device cpu" err.txt ||
+    fail "--device cuda without a usable GPU: $(cat err.txt)"
+fi
 mkdir -p notacheckpoint
 expect_error "no checkpoint there" "$bin/ternary-export" --checkpoint notacheckpoint --out x.gguf
 [ ! -e x.gguf ] || fail "a failed export writes nothing"

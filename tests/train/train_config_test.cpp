@@ -92,6 +92,8 @@ TEST(TrainConfig, ErrorsNameFileLineAndKey) {
   EXPECT_EQ(error_of("data: {tokenizer: sentencepiece}\n"),
             "run.yaml:1: data.tokenizer: sentencepiece needs data.tokenizer_model: path/to/tokenizer.model");
   EXPECT_EQ(error_of("device: tpu\n"), "run.yaml:1: unknown device 'tpu' (expected cpu or cuda)");
+  EXPECT_EQ(error_of("training: {autocast: fp16}\n"),
+            "run.yaml:1: training.autocast: unknown value 'fp16' (expected one of: none, bf16)");
   EXPECT_EQ(error_of("model: [1, 2]\n"), "run.yaml:1: 'model' must be a map of keys");
   EXPECT_EQ(error_of("model: {dim: 64\n").rfind("run.yaml:", 0), 0u);  // YAML syntax error with a line
   EXPECT_EQ(error_of("", {}), "");

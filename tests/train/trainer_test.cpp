@@ -1,6 +1,7 @@
 #include "train/trainer.h"
 
 #include <ATen/ATen.h>
+#include <ATen/autocast_mode.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -254,6 +255,27 @@ TEST(Trainer, DataProblemsAreClearErrors) {
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("the validation split has 10 tokens"), std::string::npos) << e.what();
   }
+}
+
+// training.autocast: bf16 on the CPU (the same LibTorch mechanism as on CUDA): the forward runs its
+// matmuls in bfloat16, weights and optimizer state stay float32, and the losses track fp32's.
+TEST(Trainer, Bf16AutocastTrainsCloseToFp32AndKeepsFp32Weights) {
+  std::vector<double> losses[2];
+  for (int run = 0; run < 2; ++run) {
+    Trainer trainer(tiny_config(fresh_dir("autocast" + std::to_string(run)),
+                                {"checkpoint.every=0", "eval.sample_tokens=0",
+                                 std::string("training.autocast=") + (run ? "bf16" : "none")}),
+                    "", nullptr);
+    for (int step = 0; step < 6; ++step) losses[run].push_back(trainer.train_step().loss);
+    for (const auto& p : trainer.model()->parameters()) EXPECT_EQ(p.scalar_type(), at::kFloat);
+    EXPECT_FALSE(at::autocast::is_autocast_enabled(at::kCPU)) << "the scope must switch autocast off again";
+  }
+  for (size_t i = 0; i < losses[0].size(); ++i) {
+    EXPECT_TRUE(std::isfinite(losses[1][i]));
+    EXPECT_NEAR(losses[1][i], losses[0][i], 0.05 * losses[0][i]) << "step " << i + 1;
+  }
+  EXPECT_LT(losses[1].back(), losses[1].front());
+  EXPECT_NE(losses[0], losses[1]) << "bf16 matmuls must change the losses' low bits: autocast did not engage";
 }
 
 TEST(Trainer, WeightDecaySkipsNormsBiasesAndQuantizerParameters) {
