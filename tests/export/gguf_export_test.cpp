@@ -9,12 +9,17 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sentencepiece_processor.h>
+#include <sentencepiece_trainer.h>
 
 #include "kernels/ternary_blocks.h"
+#include "runtime/gguf_file.h"
+#include "runtime/gguf_tokenizer.h"
 #include "runtime/llama_runtime.h"
 #include "runtime/perplexity.h"
 #include "train/checkpoint.h"
 #include "train/sampling.h"
+#include "train/tokenizer.h"
 #include "train/trainer.h"
 
 namespace ternary {
@@ -171,6 +176,43 @@ TEST(GgufExport, RefusesWhatTheFormatCannotHoldExactly) {
   EXPECT_FALSE(fs::exists(dir + "/out.gguf"));  // nothing written on refusal
   EXPECT_EQ(error_of(checkpoint_of("fp32", small, "none")), "");  // full precision exports as F32
   EXPECT_THROW(export_gguf(dir + "/missing", dir + "/out2.gguf", {}), CheckpointError);
+}
+
+// A SentencePiece-trained model's tokenizer travels whole in the file: the LibTorch-free runtime
+// tokenizes and detokenizes exactly as training did (including text it never saw, whitespace runs
+// and characters outside the vocabulary), and its vocabulary keys name the same pieces.
+TEST(GgufExport, SentencePieceTokenizerTravelsInTheFile) {
+  const std::string dir = work_dir("sentencepiece");
+  const std::string prefix = dir + "/sp";
+  ASSERT_TRUE(sentencepiece::SentencePieceTrainer::Train(
+                  "--input=" + std::string(TERNARY_SOURCE_DIR) + "/data/tinyshakespeare.txt --model_prefix=" + prefix +
+                  " --vocab_size=300 --model_type=bpe --input_sentence_size=20000 --minloglevel=2")
+                  .ok());
+  TrainConfig config;
+  config.model.n_layers = 1, config.model.max_seq_len = 32, config.model.vocab_size = 300;  // dim 256: exportable
+  config.training.seq_len = 32;
+  config.data.tokenizer = "sentencepiece";
+  config.data.tokenizer_model = prefix + ".model";
+  LlamaModel model(config.model, config.quantization.recipe());
+  write_checkpoint(dir + "/checkpoint", *model, nullptr, TrainerState{}, config.to_yaml());
+  export_gguf(dir + "/checkpoint", dir + "/model.gguf", {});
+
+  const gguf::File file(dir + "/model.gguf");
+  const runtime::GgufTokenizer runtime_tokenizer(file);
+  const std::unique_ptr<Tokenizer> training_tokenizer = make_tokenizer("sentencepiece", prefix + ".model");
+  EXPECT_EQ(runtime_tokenizer.vocab_size(), 300);
+  for (const std::string text : {"ROMEO:\nBut soft, what light through yonder window breaks?",
+                                 "  two  spaces,\ttabs\n\nand blank lines  ", "Zürich — naïve café ☃ 日本",
+                                 "", "x"}) {
+    const std::vector<int32_t> ids = training_tokenizer->encode(text);
+    EXPECT_EQ(runtime_tokenizer.encode(text), ids) << text;
+    EXPECT_EQ(runtime_tokenizer.decode(ids), training_tokenizer->decode(ids)) << text;
+  }
+  sentencepiece::SentencePieceProcessor sp;
+  ASSERT_TRUE(sp.Load(prefix + ".model").ok());
+  const auto& pieces = std::get<std::vector<std::string>>(file.value("tokenizer.ggml.tokens").data);
+  ASSERT_EQ(pieces.size(), 300u);
+  for (int id = 0; id < sp.GetPieceSize(); ++id) EXPECT_EQ(pieces[static_cast<size_t>(id)], sp.IdToPiece(id)) << id;
 }
 
 // The `gguf` Python package (tests/golden/gguf_export.py) read files exported from this same
