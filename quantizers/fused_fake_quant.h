@@ -12,8 +12,8 @@
 namespace ternary {
 
 // True when `spec` on `x` can take the fused path: float32 on the CPU (or CUDA in CUDA builds),
-// statistic (not learned) scale,
-// implicit threshold, round-to-nearest levels (ternary / int / uint), plain STE.
+// statistic (not learned) scale, implicit threshold, round-to-nearest levels (ternary / int /
+// uint), plain STE.
 bool fused_fake_quant_applies(const QuantizerSpec& spec, const at::Tensor& x);
 
 // rows: (rows, cols) float32; scale: (rows, 1) from scale_statistic. When `reusable_buffer` is
