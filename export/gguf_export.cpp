@@ -169,7 +169,7 @@ ExportSummary export_gguf(const std::string& checkpoint_dir, const std::string& 
   model->eval();
   const LlamaConfig& m = config.model;
   const bool bitnet = m.variant == LlamaVariant::kBitNet;
-  const std::string arch = bitnet ? "bitnet" : "llama";
+  const std::string arch = bitnet ? gguf::kBitNetArchitecture : gguf::kLlamaArchitecture;
 
   gguf::Writer w;
   ExportSummary summary;

@@ -23,6 +23,14 @@ enum class ValueType : uint32_t {
 
 enum class TensorType : uint32_t { kF32 = 0, kF16 = 1, kTQ1_0 = 34, kTQ2_0 = 35 };
 
+// general.architecture of our two model variants. The LLaMA variant is llama.cpp's `llama`
+// (checked against llama.cpp itself: tests/golden/llama_cpp_logits.py). The BitNet variant
+// (SubLN + ReLU^2) has a name of its own because llama.cpp's `bitnet` graph computes a SiLU
+// FFN with rotate-half RoPE: under that name llama.cpp would load our file and run it wrong;
+// under this one it refuses it as an unknown architecture.
+constexpr const char* kLlamaArchitecture = "llama";
+constexpr const char* kBitNetArchitecture = "ternary-bitnet";
+
 const char* to_string(TensorType type);
 bool is_known(uint32_t tensor_type);
 // Bytes of `elements` values (a multiple of the block size for block types).

@@ -113,8 +113,9 @@ LlamaRuntime::LlamaRuntime(const std::string& gguf_path, Device device)
   if (device == Device::kCuda) require_cuda();
   const gguf::File& f = *file_;
   shape_.architecture = f.string("general.architecture");
-  if (shape_.architecture != "llama" && shape_.architecture != "bitnet")
-    throw std::runtime_error(f.path() + ": architecture '" + shape_.architecture + "' is not supported (llama, bitnet)");
+  if (shape_.architecture != gguf::kLlamaArchitecture && shape_.architecture != gguf::kBitNetArchitecture)
+    throw std::runtime_error(f.path() + ": architecture '" + shape_.architecture + "' is not supported (" +
+                             gguf::kLlamaArchitecture + ", " + gguf::kBitNetArchitecture + ")");
   if (!f.has("ternary.producer") || !f.has("ternary.rotary_layout"))
     throw std::runtime_error(f.path() + ": not written by ternary-export (no ternary.* keys); its training semantics "
                                         "are unknown");

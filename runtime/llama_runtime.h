@@ -17,10 +17,10 @@
 namespace ternary::runtime {
 
 struct ModelShape {
-  std::string architecture;  // llama | bitnet
+  std::string architecture;  // gguf::kLlamaArchitecture | gguf::kBitNetArchitecture
   int64_t vocab_size = 0, dim = 0, n_layers = 0, n_heads = 0, n_kv_heads = 0, ffn_dim = 0, context_length = 0;
   float rope_theta = 10000.0f, norm_eps = 1e-5f;
-  bool bitnet() const { return architecture == "bitnet"; }
+  bool bitnet() const { return architecture == gguf::kBitNetArchitecture; }
   int64_t head_dim() const { return dim / n_heads; }
 };
 

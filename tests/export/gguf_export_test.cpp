@@ -143,6 +143,42 @@ TEST(InferenceContract, Tq1AndTq2FilesRunIdentically) {
   EXPECT_EQ(a.forward(tokens, true), b.forward(tokens, true));
 }
 
+// The BitNet variant (SubLN before o_proj/down_proj, ReLU^2 MLP) keeps the same contract, under an
+// architecture name llama.cpp does not mistake for its SiLU `bitnet` graph.
+TEST(InferenceContract, BitNetVariantRunsAsTrained) {
+  const std::string dir = work_dir("bitnet");
+  const std::string yaml = R"(
+model: {variant: bitnet, dim: 256, n_layers: 1, n_heads: 4, n_kv_heads: 2, ffn_dim: 512, max_seq_len: 64}
+training: {steps: 40, batch_size: 8, seq_len: 64}
+optimizer: {name: adamw8bit, lr: 3.0e-3, min_8bit_size: 1024}
+schedule: {warmup_steps: 5}
+eval: {every: 0, batches: 2, sample_tokens: 0}
+checkpoint: {every: 0}
+)";
+  Trainer trainer(TrainConfig::parse(yaml, "bitnet.yaml",
+                                     {"output_dir=" + dir, std::string("data.text_files=") + TERNARY_SOURCE_DIR +
+                                                               "/data/tinyshakespeare.txt",
+                                      "data.cache=" + dir + "/tokens.bin"}),
+                  "", nullptr);
+  const std::string gguf_path = dir + "/model.gguf";
+  export_gguf(trainer.run().checkpoint, gguf_path, {});
+  EXPECT_EQ(gguf::File(gguf_path).string("general.architecture"), "ternary-bitnet");
+
+  const std::vector<int32_t> tokens =
+      ByteTokenizer().encode("ROMEO:\nWhat light through yonder window breaks? It is the east");
+  runtime::LlamaRuntime rt(gguf_path);
+  EXPECT_TRUE(rt.shape().bitnet());
+  const at::Tensor expected = training_logits(trainer.model(), tokens);
+  const double diff = max_abs_diff(expected, rt.forward(tokens, /*all_logits=*/true));
+  std::printf("[ contract ] bitnet: max |logit diff| over %zu positions: %.3g (logit range %.2f)\n", tokens.size(),
+              diff, (expected.max() - expected.min()).item<double>());
+  EXPECT_LT(diff, 1e-2);
+  rt.reset();
+  std::vector<float> last;
+  for (const int32_t token : tokens) last = rt.forward({token});
+  EXPECT_LT(max_abs_diff(expected[static_cast<int64_t>(tokens.size()) - 1], last), 1e-2);
+}
+
 TEST(GgufExport, RefusesWhatTheFormatCannotHoldExactly) {
   const std::string dir = work_dir("refuse");
   auto checkpoint_of = [&](const std::string& name, LlamaConfig c, const std::string& preset) {
