@@ -11,8 +11,8 @@
 #include <fstream>
 
 #include "models/hf_import.h"
-#include "train/autocast_scope.h"
 #include "modules/quantize.h"
+#include "train/autocast_scope.h"
 #include "train/distillation.h"
 #include "train/lr_schedule.h"
 #include "train/sampling.h"

@@ -33,6 +33,16 @@ std::string work_dir(const std::string& name) {
   return dir;
 }
 
+// A trainer for `yaml` on the bundled corpus, writing into `dir`.
+std::unique_ptr<Trainer> shakespeare_trainer(const std::string& yaml, const std::string& name, const std::string& dir) {
+  return std::make_unique<Trainer>(
+      TrainConfig::parse(yaml, name,
+                         {"output_dir=" + dir, std::string("data.text_files=") + TERNARY_SOURCE_DIR +
+                                                   "/data/tinyshakespeare.txt",
+                          "data.cache=" + dir + "/tokens.bin"}),
+      "", nullptr);
+}
+
 // A small exportable model (inputs multiples of 256), trained enough to have peaked predictions.
 struct TrainedModel {
   std::unique_ptr<Trainer> trainer;
@@ -52,12 +62,7 @@ schedule: {warmup_steps: 10}
 eval: {every: 0, batches: 6, sample_tokens: 0}
 checkpoint: {every: 0}
 )";
-    t.trainer = std::make_unique<Trainer>(
-        TrainConfig::parse(yaml, "contract.yaml",
-                           {"output_dir=" + dir, std::string("data.text_files=") + TERNARY_SOURCE_DIR +
-                                                     "/data/tinyshakespeare.txt",
-                            "data.cache=" + dir + "/tokens.bin"}),
-        "", nullptr);
+    t.trainer = shakespeare_trainer(yaml, "contract.yaml", dir);
     t.checkpoint = t.trainer->run().checkpoint;
     t.gguf = dir + "/model.gguf";
     export_gguf(t.checkpoint, t.gguf, {});
@@ -155,20 +160,16 @@ schedule: {warmup_steps: 5}
 eval: {every: 0, batches: 2, sample_tokens: 0}
 checkpoint: {every: 0}
 )";
-  Trainer trainer(TrainConfig::parse(yaml, "bitnet.yaml",
-                                     {"output_dir=" + dir, std::string("data.text_files=") + TERNARY_SOURCE_DIR +
-                                                               "/data/tinyshakespeare.txt",
-                                      "data.cache=" + dir + "/tokens.bin"}),
-                  "", nullptr);
+  const std::unique_ptr<Trainer> trainer = shakespeare_trainer(yaml, "bitnet.yaml", dir);
   const std::string gguf_path = dir + "/model.gguf";
-  export_gguf(trainer.run().checkpoint, gguf_path, {});
+  export_gguf(trainer->run().checkpoint, gguf_path, {});
   EXPECT_EQ(gguf::File(gguf_path).string("general.architecture"), "ternary-bitnet");
 
   const std::vector<int32_t> tokens =
       ByteTokenizer().encode("ROMEO:\nWhat light through yonder window breaks? It is the east");
   runtime::LlamaRuntime rt(gguf_path);
   EXPECT_TRUE(rt.shape().bitnet());
-  const at::Tensor expected = training_logits(trainer.model(), tokens);
+  const at::Tensor expected = training_logits(trainer->model(), tokens);
   const double diff = max_abs_diff(expected, rt.forward(tokens, /*all_logits=*/true));
   std::printf("[ contract ] bitnet: max |logit diff| over %zu positions: %.3g (logit range %.2f)\n", tokens.size(),
               diff, (expected.max() - expected.min()).item<double>());
