@@ -81,7 +81,7 @@ void bench_gemv(const Options& options) {
     for (auto& v : x) v = normal(rng);
     cuda::DeviceBuffer dx(x.size() * 4), q(x.size()), scale(4), sum(4), y(static_cast<size_t>(rows) * 4);
     dx.upload(x.data(), x.size() * 4);
-    cuda::quantize_activations(dx.as<float>(), 1, cols, q.as<int8_t>(), scale.as<float>(), sum.as<int32_t>());
+    cuda::quantize_activations(dx.as<float>(), 1, cols, 1e-5f, q.as<int8_t>(), scale.as<float>(), sum.as<int32_t>());
     const double ours_ms = median_gpu_ms(options.repeats, 50, [&](int i) {
       cuda::ternary_gemm(weights[static_cast<size_t>(i % copies)], q.as<int8_t>(), scale.as<float>(),
                          sum.as<int32_t>(), 1, y.as<float>());

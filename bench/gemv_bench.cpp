@@ -60,7 +60,7 @@ int run_gemv(const Options& options) {
     std::normal_distribution<float> normal;
     for (auto& v : x) v = normal(rng);
     kernels::QuantizedActivations a;
-    kernels::quantize_activations(x.data(), s.cols, a);
+    kernels::quantize_activations(x.data(), s.cols, 1e-5f, a);
     using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
     const size_t fp32_bytes = static_cast<size_t>(s.rows * s.cols * 4);
     std::vector<RowMajor> dense(std::max<size_t>(2, kRotateBytes / fp32_bytes + 1), RowMajor::Random(s.rows, s.cols));

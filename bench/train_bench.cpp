@@ -60,7 +60,7 @@ int run_train(const Options& options) {
         "\"steps_per_sample\": %d, \"baseline\": \"same model, preset none (fp32)\", \"baseline_tokens_per_s\": %.0f, "
         "\"ternary_tokens_per_s\": %.0f, \"ratio\": %.3f, \"target_ratio\": 0.8}\n",
         c.name.c_str(), (long long)m.dim, (long long)m.n_layers, (long long)m.ffn_dim, (long long)t.batch_size,
-        (long long)t.seq_len, ternary.config().optimizer.name.c_str(), at::get_num_threads(), options.repeats,
+        (long long)t.seq_len, to_string(ternary.config().optimizer.name), at::get_num_threads(), options.repeats,
         kStepsPerSample, f, q, q / f);
     std::fflush(stdout);
   }

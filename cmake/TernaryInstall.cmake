@@ -5,7 +5,7 @@ include(CMakePackageConfigHelpers)
 install(TARGETS ternary EXPORT TernaryEngineTargets
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
-foreach(dir quantizers modules optim models train export kernels)
+foreach(dir common quantizers modules optim models train export kernels)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/${dir}/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/ternary/${dir}
           FILES_MATCHING PATTERN "*.h")
 endforeach()

@@ -4,6 +4,7 @@
 // with AdamW8bit (no weight decay on biases and quantizer scales, warm-up + cosine lr, gradient
 // clipping) on the bundled corpus, checkpointed with torch::save and resumed with torch::load.
 //   custom_loop [path/to/text.txt] [path/to/recipe.yaml]
+#include <ternary/modules/quant_slot_names.h>
 #include <ternary/modules/quantize.h>
 #include <ternary/optim/adamw8bit.h>
 #include <ternary/quantizers/recipe.h>
@@ -54,7 +55,7 @@ double validation_loss(NextByteModel& model, const ternary::TokenDataset& data) 
 ternary::AdamW8bit make_optimizer(NextByteModel& model) {
   std::vector<torch::Tensor> decay, no_decay;
   for (const auto& p : model->named_parameters())
-    (p.value().dim() >= 2 && p.key().find("_quantizer.") == std::string::npos ? decay : no_decay).push_back(p.value());
+    (p.value().dim() >= 2 && !ternary::is_quantizer_state(p.key()) ? decay : no_decay).push_back(p.value());
   const auto options = ternary::AdamW8bitOptions(2e-3).betas({0.9, 0.99}).weight_decay(0.1);
   std::vector<torch::optim::OptimizerParamGroup> groups;
   groups.emplace_back(decay, std::make_unique<ternary::AdamW8bitOptions>(options));
@@ -95,7 +96,7 @@ rules:
   const std::string work = std::filesystem::temp_directory_path() / "ternary_custom_loop";
   std::filesystem::create_directories(work);
   const ternary::TokenDataset data =
-      ternary::TokenDataset::prepare({{text}, work + "/tokens.bin", 0.1}, ternary::ByteTokenizer());
+      ternary::TokenDataset::prepare({{text}, work + "/tokens.bin", 0.1}, ternary::Tokenizer::bytes());
 
   torch::manual_seed(0);
   NextByteModel model;

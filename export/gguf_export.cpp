@@ -1,12 +1,11 @@
 #include "export/gguf_export.h"
 
 #include <ATen/ATen.h>
-#include <sentencepiece_processor.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <optional>
 
+#include "common/tokenizer.h"
 #include "export/gguf_writer.h"
 #include "kernels/ternary_blocks.h"
 #include "models/llama_model.h"
@@ -16,8 +15,10 @@
 namespace ternary {
 namespace {
 namespace fs = std::filesystem;
+using gguf::LayerTensor;
 using gguf::TensorType;
 using gguf::Value;
+namespace key = gguf::key;
 
 [[noreturn]] void fail(const std::string& message) { throw std::runtime_error(message); }
 
@@ -28,11 +29,29 @@ std::vector<uint8_t> float_bytes(const at::Tensor& t) {
   return bytes;
 }
 
+// A diverged checkpoint must not become a model file that prints NaN.
+void require_finite(const at::Tensor& t, const std::string& name) {
+  if (!at::isfinite(t.detach()).all().item<bool>())
+    fail("tensor " + name + " has non-finite values (NaN or Inf): the checkpoint comes from a diverged run; export "
+         "an earlier checkpoint");
+}
+
 // HF's rotate-half Q/K rows -> llama.cpp's interleaved pairs (what convert_hf_to_gguf.py does):
 // within each head, row i of the first half and row i of the second half become rows 2i, 2i+1.
 at::Tensor interleave_rotary_rows(const at::Tensor& w, int64_t heads) {
   const int64_t out = w.size(0), in = w.size(1);
   return w.reshape({heads, 2, out / heads / 2, in}).transpose(1, 2).reshape({out, in});
+}
+
+gguf::TokenType token_type(PieceType type) {
+  switch (type) {
+    case PieceType::kNormal: return gguf::TokenType::kNormal;
+    case PieceType::kUnknown: return gguf::TokenType::kUnknown;
+    case PieceType::kControl: return gguf::TokenType::kControl;
+    case PieceType::kByte: return gguf::TokenType::kByte;
+    case PieceType::kUnused: return gguf::TokenType::kUnused;
+  }
+  return gguf::TokenType::kNormal;
 }
 
 class ModelWriter {
@@ -41,6 +60,7 @@ class ModelWriter {
       : writer_(writer), ternary_type_(ternary_type), summary_(summary) {}
 
   void add_float(const std::string& name, const at::Tensor& t) {
+    require_finite(t, name);
     std::vector<uint64_t> dims;
     for (int64_t d = t.dim() - 1; d >= 0; --d) dims.push_back(static_cast<uint64_t>(t.size(d)));
     writer_.add_tensor(name, dims, TensorType::kF32, float_bytes(t));
@@ -69,10 +89,18 @@ class ModelWriter {
       fail(why + "weight scales per " + w.granularity.describe() +
            " are not supported (TQ blocks need one scale per row: use tensor or channel granularity)");
     if (a.levels.kind != LevelKind::kSignedInt || a.levels.bits != 8 || a.granularity.kind != GranularityKind::kToken ||
-        a.scale.statistic != ScaleStatistic::kAbsMax || a.scale.learned)
+        a.scale.statistic != ScaleStatistic::kAbsMax || a.scale.learned || a.scale.asymmetric ||
+        a.explicit_threshold())
       fail(why + "inputs are quantized as " + a.describe() + "; the runtime implements int8 absmax per token");
+    // The runtime floors the activation scale at one eps per file (ternary.activation.scale_eps).
+    if (activation_eps_ && *activation_eps_ != static_cast<float>(a.scale.eps))
+      fail(why + "its input scale eps " + std::to_string(a.scale.eps) + " differs from other layers' " +
+           std::to_string(*activation_eps_) + "; the file carries one activation eps");
+    activation_eps_ = static_cast<float>(a.scale.eps);
+    require_finite(linear.weight, name);
     const QuantizedValues q = linear.weight_quantizer->encode(linear.weight);
     if (q.scale_neg.defined()) fail(why + "separate positive/negative scales (TTQ) do not fit a TQ block's one d");
+    require_finite(q.scale, name + " (its scale)");
 
     const int64_t out = linear.weight.size(0), in = linear.weight.size(1);
     if (in % kernels::kTernaryBlock != 0)
@@ -96,66 +124,56 @@ class ModelWriter {
                             reinterpret_cast<kernels::BlockTQ1_0*>(bytes.data()) + r * blocks_per_row);
     }
     writer_.add_tensor(name, {static_cast<uint64_t>(in), static_cast<uint64_t>(out)}, ternary_type_, std::move(bytes));
-    writer_.set("ternary.scale." + name, Value::f32s(std::vector<double>(s, s + scales.numel())));
+    writer_.set(gguf::scale_key(name), Value::f32s(std::vector<double>(s, s + scales.numel())));
     granularity_ = w.granularity.describe();
     ++summary_.ternary_tensors;
   }
 
   const std::string& weight_granularity() const { return granularity_; }
+  // The activation scale floor of the ternary layers (training's default when there are none).
+  float activation_eps() const { return activation_eps_.value_or(static_cast<float>(ScaleSpec{}.eps)); }
 
  private:
   gguf::Writer& writer_;
   TensorType ternary_type_;
   ExportSummary& summary_;
   std::string granularity_ = "none";
+  std::optional<float> activation_eps_;
 };
 
 // Tokenizer keys: llama.cpp's (tokenizer.ggml.*) plus what our runtime needs to reproduce training.
-void add_tokenizer(gguf::Writer& w, const DataConfig& data, int64_t vocab_size) {
+void add_tokenizer(gguf::Writer& w, const Tokenizer& tokenizer, int64_t vocab_size) {
   std::vector<std::string> tokens;
   std::vector<double> scores;
-  std::vector<int64_t> types;  // llama.cpp: 1 normal, 2 unknown, 3 control, 4 user defined, 6 byte
-  w.set("tokenizer.ggml.model", Value::string("llama"));
-  if (data.tokenizer == "bytes") {
-    // Our byte tokenizer as an SPM vocabulary of byte tokens; the space is SPM's escaped "▁".
-    for (int b = 0; b < 256; ++b) {
-      char name[8];
-      std::snprintf(name, sizeof name, "<0x%02X>", b);
-      tokens.push_back(b == ' ' ? "\xe2\x96\x81" : name);
-      scores.push_back(0.0);
-      types.push_back(b == ' ' ? 1 : 6);
-    }
-    w.set("tokenizer.ggml.add_bos_token", Value::boolean(false));
-    w.set("tokenizer.ggml.add_space_prefix", Value::boolean(false));
-    w.set("ternary.tokenizer", Value::string("bytes"));
-  } else {
-    std::ifstream in(data.tokenizer_model, std::ios::binary);
-    if (!in) fail(data.tokenizer_model + ": cannot read the SentencePiece model the checkpoint was trained with");
-    std::stringstream blob;
-    blob << in.rdbuf();
-    sentencepiece::SentencePieceProcessor sp;
-    if (!sp.LoadFromSerializedProto(blob.str()).ok()) fail(data.tokenizer_model + ": not a SentencePiece model");
-    for (int id = 0; id < sp.GetPieceSize(); ++id) {
-      tokens.push_back(sp.IdToPiece(id));
-      scores.push_back(sp.GetScore(id));
-      types.push_back(sp.IsUnknown(id) ? 2 : sp.IsControl(id) ? 3 : sp.IsByte(id) ? 6 : sp.IsUnused(id) ? 5 : 1);
-    }
-    if (sp.unk_id() >= 0) w.set("tokenizer.ggml.unknown_token_id", Value::u32(static_cast<uint32_t>(sp.unk_id())));
-    if (sp.bos_id() >= 0) w.set("tokenizer.ggml.bos_token_id", Value::u32(static_cast<uint32_t>(sp.bos_id())));
-    if (sp.eos_id() >= 0) w.set("tokenizer.ggml.eos_token_id", Value::u32(static_cast<uint32_t>(sp.eos_id())));
-    w.set("tokenizer.ggml.add_bos_token", Value::boolean(false));  // training data had none
-    w.set("ternary.tokenizer", Value::string("sentencepiece"));
-    const std::string proto = blob.str();
-    w.set("ternary.tokenizer.sentencepiece_model", Value::u8s(std::vector<int64_t>(proto.begin(), proto.end())));
+  std::vector<int64_t> types;
+  for (int32_t id = 0; id < tokenizer.vocab_size(); ++id) {
+    const Piece piece = tokenizer.piece(id);
+    tokens.push_back(piece.text);
+    scores.push_back(piece.score);
+    types.push_back(static_cast<int64_t>(token_type(piece.type)));
+  }
+  w.set(key::kTokenizerModel, Value::string("llama"));
+  auto special = [&](const char* k, int32_t id) {
+    if (id >= 0) w.set(k, Value::u32(static_cast<uint32_t>(id)));
+  };
+  special(key::kUnknownTokenId, tokenizer.unknown_id());
+  special(key::kBosTokenId, tokenizer.bos_id());
+  special(key::kEosTokenId, tokenizer.eos_id());
+  w.set(key::kAddBosToken, Value::boolean(false));  // training data had none
+  if (tokenizer.kind() == TokenizerKind::kBytes) w.set(key::kAddSpacePrefix, Value::boolean(false));
+  w.set(key::kTokenizer, Value::string(to_string(tokenizer.kind())));
+  if (tokenizer.kind() == TokenizerKind::kSentencePiece) {
+    const std::string& proto = tokenizer.model_blob();
+    w.set(key::kSentencePieceModel, Value::u8s(std::vector<int64_t>(proto.begin(), proto.end())));
   }
   for (int64_t id = static_cast<int64_t>(tokens.size()); id < vocab_size; ++id) {  // model rows past the tokenizer
     tokens.push_back("<unused" + std::to_string(id) + ">");
     scores.push_back(0.0);
-    types.push_back(5);
+    types.push_back(static_cast<int64_t>(gguf::TokenType::kUnused));
   }
-  w.set("tokenizer.ggml.tokens", Value::strings(std::move(tokens)));
-  w.set("tokenizer.ggml.scores", Value::f32s(std::move(scores)));
-  w.set("tokenizer.ggml.token_type", Value::i32s(std::move(types)));
+  w.set(key::kTokens, Value::strings(std::move(tokens)));
+  w.set(key::kScores, Value::f32s(std::move(scores)));
+  w.set(key::kTokenTypes, Value::i32s(std::move(types)));
 }
 
 }  // namespace
@@ -163,62 +181,67 @@ void add_tokenizer(gguf::Writer& w, const DataConfig& data, int64_t vocab_size) 
 ExportSummary export_gguf(const std::string& checkpoint_dir, const std::string& out_path, const ExportOptions& options) {
   if (options.ternary_type != TensorType::kTQ2_0 && options.ternary_type != TensorType::kTQ1_0)
     fail("--type must be tq2_0 or tq1_0");
-  const TrainConfig config = TrainConfig::parse(read_checkpoint_config(checkpoint_dir), checkpoint_dir + "/config.yaml");
+  const Checkpoint checkpoint = Checkpoint::open(checkpoint_dir);
+  const TrainConfig config = TrainConfig::parse(checkpoint.config_yaml(), checkpoint_dir + "/config.yaml");
+  const Tokenizer tokenizer = Tokenizer::from_file(config.data.tokenizer, config.data.tokenizer_model);
   LlamaModel model(config.model, config.quantization.recipe());
-  load_model_tensors(checkpoint_dir, *model, /*include_quantizer_state=*/true);
+  checkpoint.load_model(*model, /*include_quantizer_state=*/true);
   model->eval();
   const LlamaConfig& m = config.model;
   const bool bitnet = m.variant == LlamaVariant::kBitNet;
   const std::string arch = bitnet ? gguf::kBitNetArchitecture : gguf::kLlamaArchitecture;
+  auto arch_key = [&](const char* suffix) { return gguf::architecture_key(arch, suffix); };
 
   gguf::Writer w;
   ExportSummary summary;
-  w.set("general.architecture", Value::string(arch));
-  w.set("general.name", Value::string(options.name.empty() ? fs::path(checkpoint_dir).filename().string() : options.name));
-  w.set("general.quantization_version", Value::u32(2));
-  w.set("general.file_type", Value::u32(options.ternary_type == TensorType::kTQ2_0 ? 37 : 36));  // MOSTLY_TQ2_0 / TQ1_0
-  w.set("general.alignment", Value::u32(static_cast<uint32_t>(gguf::kDefaultAlignment)));
-  w.set(arch + ".context_length", Value::u32(static_cast<uint32_t>(m.max_seq_len)));
-  w.set(arch + ".embedding_length", Value::u32(static_cast<uint32_t>(m.dim)));
-  w.set(arch + ".block_count", Value::u32(static_cast<uint32_t>(m.n_layers)));
-  w.set(arch + ".feed_forward_length", Value::u32(static_cast<uint32_t>(m.ffn_dim)));
-  w.set(arch + ".attention.head_count", Value::u32(static_cast<uint32_t>(m.n_heads)));
-  w.set(arch + ".attention.head_count_kv", Value::u32(static_cast<uint32_t>(m.n_kv_heads)));
-  w.set(arch + ".rope.freq_base", Value::f32(static_cast<float>(m.rope_theta)));
-  w.set(arch + ".rope.dimension_count", Value::u32(static_cast<uint32_t>(m.head_dim())));
-  w.set(arch + ".attention.layer_norm_rms_epsilon", Value::f32(static_cast<float>(m.norm_eps)));
-  w.set(arch + ".vocab_size", Value::u32(static_cast<uint32_t>(m.vocab_size)));
-  w.set("ternary.producer", Value::string(std::string("ternary-engine ") + TERNARY_ENGINE_VERSION));
-  w.set("ternary.variant", Value::string(to_string(m.variant)));
-  w.set("ternary.activation.bits", Value::u32(8));
-  w.set("ternary.activation.granularity", Value::string("token"));
-  w.set("ternary.activation.scale", Value::string("absmax/127, min 1e-5"));
-  w.set("ternary.activation.rounding", Value::string("nearest, ties to even"));
-  w.set("ternary.rotary_layout", Value::string("interleaved"));
-  add_tokenizer(w, config.data, m.vocab_size);
+  w.set(key::kArchitecture, Value::string(arch));
+  w.set(key::kName, Value::string(options.name.empty() ? fs::path(checkpoint_dir).filename().string() : options.name));
+  w.set(key::kQuantizationVersion, Value::u32(2));
+  w.set(key::kFileType, Value::u32(static_cast<uint32_t>(gguf::file_type_for(options.ternary_type))));
+  w.set(key::kAlignment, Value::u32(static_cast<uint32_t>(gguf::kDefaultAlignment)));
+  w.set(arch_key(key::kContextLength), Value::u32(static_cast<uint32_t>(m.max_seq_len)));
+  w.set(arch_key(key::kEmbeddingLength), Value::u32(static_cast<uint32_t>(m.dim)));
+  w.set(arch_key(key::kBlockCount), Value::u32(static_cast<uint32_t>(m.n_layers)));
+  w.set(arch_key(key::kFeedForwardLength), Value::u32(static_cast<uint32_t>(m.ffn_dim)));
+  w.set(arch_key(key::kHeadCount), Value::u32(static_cast<uint32_t>(m.n_heads)));
+  w.set(arch_key(key::kHeadCountKv), Value::u32(static_cast<uint32_t>(m.n_kv_heads)));
+  w.set(arch_key(key::kRopeFreqBase), Value::f32(static_cast<float>(m.rope_theta)));
+  w.set(arch_key(key::kRopeDimensionCount), Value::u32(static_cast<uint32_t>(m.head_dim())));
+  w.set(arch_key(key::kRmsNormEpsilon), Value::f32(static_cast<float>(m.norm_eps)));
+  w.set(arch_key(key::kVocabSize), Value::u32(static_cast<uint32_t>(m.vocab_size)));
+  w.set(key::kProducer, Value::string(std::string("ternary-engine ") + TERNARY_ENGINE_VERSION));
+  w.set(key::kVariant, Value::string(to_string(m.variant)));
+  w.set(key::kActivationBits, Value::u32(8));
+  w.set(key::kActivationGranularity, Value::string("token"));
+  w.set(key::kActivationScale, Value::string("absmax/127"));
+  w.set(key::kActivationRounding, Value::string("nearest, ties to even"));
+  w.set(key::kRotaryLayout, Value::string("interleaved"));
+  add_tokenizer(w, tokenizer, m.vocab_size);
 
   ModelWriter tensors(w, options.ternary_type, summary);
-  tensors.add_float("token_embd.weight", model->embed_tokens->weight);
+  tensors.add_float(gguf::kTokenEmbedding, model->embed_tokens->weight);
   for (int64_t i = 0; i < m.n_layers; ++i) {
     auto& layer = *model->layers[i]->as<LlamaDecoderLayerImpl>();
-    const std::string blk = "blk." + std::to_string(i) + ".", hf = "layers." + std::to_string(i) + ".";
-    tensors.add_float(blk + "attn_norm.weight", layer.input_layernorm->weight);
-    tensors.add_linear(blk + "attn_q.weight", hf + "self_attn.q_proj", *layer.self_attn->q_proj, m.n_heads);
-    tensors.add_linear(blk + "attn_k.weight", hf + "self_attn.k_proj", *layer.self_attn->k_proj, m.n_kv_heads);
-    tensors.add_linear(blk + "attn_v.weight", hf + "self_attn.v_proj", *layer.self_attn->v_proj, 0);
-    if (bitnet) tensors.add_float(blk + "attn_sub_norm.weight", layer.self_attn->attn_sub_norm->weight);
-    tensors.add_linear(blk + "attn_output.weight", hf + "self_attn.o_proj", *layer.self_attn->o_proj, 0);
-    tensors.add_float(blk + "ffn_norm.weight", layer.post_attention_layernorm->weight);
-    tensors.add_linear(blk + "ffn_gate.weight", hf + "mlp.gate_proj", *layer.mlp->gate_proj, 0);
-    tensors.add_linear(blk + "ffn_up.weight", hf + "mlp.up_proj", *layer.mlp->up_proj, 0);
-    if (bitnet) tensors.add_float(blk + "ffn_sub_norm.weight", layer.mlp->ffn_sub_norm->weight);
-    tensors.add_linear(blk + "ffn_down.weight", hf + "mlp.down_proj", *layer.mlp->down_proj, 0);
+    const std::string hf = "layers." + std::to_string(i) + ".";
+    auto name = [&](LayerTensor kind) { return gguf::tensor_name(i, kind); };
+    tensors.add_float(name(LayerTensor::kAttnNorm), layer.input_layernorm->weight);
+    tensors.add_linear(name(LayerTensor::kAttnQ), hf + "self_attn.q_proj", *layer.self_attn->q_proj, m.n_heads);
+    tensors.add_linear(name(LayerTensor::kAttnK), hf + "self_attn.k_proj", *layer.self_attn->k_proj, m.n_kv_heads);
+    tensors.add_linear(name(LayerTensor::kAttnV), hf + "self_attn.v_proj", *layer.self_attn->v_proj, 0);
+    if (bitnet) tensors.add_float(name(LayerTensor::kAttnSubNorm), layer.self_attn->attn_sub_norm->weight);
+    tensors.add_linear(name(LayerTensor::kAttnOutput), hf + "self_attn.o_proj", *layer.self_attn->o_proj, 0);
+    tensors.add_float(name(LayerTensor::kFfnNorm), layer.post_attention_layernorm->weight);
+    tensors.add_linear(name(LayerTensor::kFfnGate), hf + "mlp.gate_proj", *layer.mlp->gate_proj, 0);
+    tensors.add_linear(name(LayerTensor::kFfnUp), hf + "mlp.up_proj", *layer.mlp->up_proj, 0);
+    if (bitnet) tensors.add_float(name(LayerTensor::kFfnSubNorm), layer.mlp->ffn_sub_norm->weight);
+    tensors.add_linear(name(LayerTensor::kFfnDown), hf + "mlp.down_proj", *layer.mlp->down_proj, 0);
   }
-  tensors.add_float("output_norm.weight", model->norm->weight);
-  if (model->lm_head) tensors.add_linear("output.weight", "lm_head", *model->lm_head, 0);
-  w.set("ternary.weight.granularity", Value::string(tensors.weight_granularity()));
-  w.set("ternary.weight.preset", Value::string(config.quantization.rules_yaml.empty() ? config.quantization.preset
-                                                                                       : "recipe"));
+  tensors.add_float(gguf::kOutputNorm, model->norm->weight);
+  if (model->lm_head) tensors.add_linear(gguf::kOutput, "lm_head", *model->lm_head, 0);
+  w.set(key::kActivationScaleEps, Value::f32(tensors.activation_eps()));
+  w.set(key::kWeightGranularity, Value::string(tensors.weight_granularity()));
+  w.set(key::kWeightPreset,
+        Value::string(config.quantization.rules_yaml.empty() ? config.quantization.preset : "recipe"));
   w.write(out_path);
   summary.file_bytes = static_cast<int64_t>(fs::file_size(out_path));
   summary.checkpoint_model_bytes = static_cast<int64_t>(fs::file_size(fs::path(checkpoint_dir) / "model.pt"));

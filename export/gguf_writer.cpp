@@ -1,12 +1,8 @@
 #include "export/gguf_writer.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
 #include <stdexcept>
+
+#include "common/atomic_file.h"
 
 namespace ternary::gguf {
 namespace {
@@ -68,15 +64,6 @@ size_t array_size(const Value& v) {
       v.data);
 }
 
-void write_all(int fd, const uint8_t* data, size_t size, const std::string& path) {
-  while (size > 0) {
-    const ssize_t n = ::write(fd, data, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno) + " (disk full?)");
-    data += n, size -= static_cast<size_t>(n);
-  }
-}
-
 }  // namespace
 
 void Writer::set(const std::string& key, Value value) {
@@ -129,24 +116,14 @@ void Writer::write(const std::string& path) const {
   }
   head.pad_to(kDefaultAlignment);
 
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
-  try {
-    write_all(fd, head.bytes.data(), head.bytes.size(), path);
-    const std::vector<uint8_t> zeros(kDefaultAlignment, 0);
-    for (const Tensor& t : tensors_) {
-      write_all(fd, t.data.data(), t.data.size(), path);
-      write_all(fd, zeros.data(), (kDefaultAlignment - t.data.size() % kDefaultAlignment) % kDefaultAlignment, path);
-    }
-    if (::fsync(fd) != 0) throw std::runtime_error("cannot sync " + path + ": " + std::strerror(errno));
-  } catch (...) {
-    ::close(fd);
-    std::filesystem::remove(tmp);
-    throw;
+  AtomicFileWriter out(path);
+  out.write(head.bytes.data(), head.bytes.size());
+  const std::vector<uint8_t> zeros(kDefaultAlignment, 0);
+  for (const Tensor& t : tensors_) {
+    out.write(t.data.data(), t.data.size());
+    out.write(zeros.data(), (kDefaultAlignment - t.data.size() % kDefaultAlignment) % kDefaultAlignment);
   }
-  ::close(fd);
-  std::filesystem::rename(tmp, path);
+  out.commit();
 }
 
 }  // namespace ternary::gguf

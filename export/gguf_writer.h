@@ -1,5 +1,5 @@
 // Writes a GGUF v3 file (kernels/gguf_format.h): metadata in insertion order, then tensors, each
-// aligned to 32 bytes. The file is written to a temporary name, fsync'ed and renamed, so an
+// aligned to 32 bytes, through common/atomic_file.h (temporary, fsync, rename), so an
 // existing file is never left half-overwritten. LibTorch-free.
 #pragma once
 

@@ -30,4 +30,34 @@ uint64_t tensor_bytes(TensorType type, uint64_t elements) {
   throw std::invalid_argument("unknown tensor type");
 }
 
+FileType file_type_for(TensorType ternary_type) {
+  if (ternary_type == TensorType::kTQ1_0) return FileType::kMostlyTQ1_0;
+  if (ternary_type == TensorType::kTQ2_0) return FileType::kMostlyTQ2_0;
+  throw std::invalid_argument(std::string("no ternary file type for tensor type ") + to_string(ternary_type));
+}
+
+std::string architecture_key(const std::string& architecture, const char* suffix) {
+  return architecture + "." + suffix;
+}
+
+std::string scale_key(const std::string& tensor_name) { return "ternary.scale." + tensor_name; }
+
+std::string tensor_name(int64_t layer, LayerTensor kind) {
+  const char* suffix = "";
+  switch (kind) {
+    case LayerTensor::kAttnNorm: suffix = "attn_norm"; break;
+    case LayerTensor::kAttnQ: suffix = "attn_q"; break;
+    case LayerTensor::kAttnK: suffix = "attn_k"; break;
+    case LayerTensor::kAttnV: suffix = "attn_v"; break;
+    case LayerTensor::kAttnSubNorm: suffix = "attn_sub_norm"; break;
+    case LayerTensor::kAttnOutput: suffix = "attn_output"; break;
+    case LayerTensor::kFfnNorm: suffix = "ffn_norm"; break;
+    case LayerTensor::kFfnGate: suffix = "ffn_gate"; break;
+    case LayerTensor::kFfnUp: suffix = "ffn_up"; break;
+    case LayerTensor::kFfnSubNorm: suffix = "ffn_sub_norm"; break;
+    case LayerTensor::kFfnDown: suffix = "ffn_down"; break;
+  }
+  return "blk." + std::to_string(layer) + "." + suffix + ".weight";
+}
+
 }  // namespace ternary::gguf

@@ -15,36 +15,27 @@ const char* to_string(KernelTier tier) {
   }
 }
 
-bool cpu_supports(KernelTier tier) {
-  __builtin_cpu_init();
+Isa isa_of(KernelTier tier) {
   switch (tier) {
-    case KernelTier::kAvx2: return __builtin_cpu_supports("avx2");
-    case KernelTier::kAvx512Vnni:
-      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-             __builtin_cpu_supports("avx512vnni");
-    default: return true;
+    case KernelTier::kAvx2: return Isa::kAvx2;
+    case KernelTier::kAvx512Vnni: return Isa::kAvx512Vnni;
+    default: return Isa::kReference;
   }
 }
 
+bool cpu_supports(KernelTier tier) { return cpu_supports(isa_of(tier)); }
+
 KernelTier selected_tier() {
-  if (const char* forced = std::getenv("TERNARY_KERNEL")) {
-    const std::string name = forced;
-    for (KernelTier tier : {KernelTier::kReference, KernelTier::kAvx2, KernelTier::kAvx512Vnni}) {
-      if (name != to_string(tier)) continue;
-      if (!cpu_supports(tier)) throw std::runtime_error("TERNARY_KERNEL=" + name + ": this CPU does not support it");
-      return tier;
-    }
-    throw std::runtime_error("TERNARY_KERNEL=" + name + " is unknown (expected ref, avx2 or avx512vnni)");
-  }
-  if (cpu_supports(KernelTier::kAvx512Vnni)) return KernelTier::kAvx512Vnni;
-  if (cpu_supports(KernelTier::kAvx2)) return KernelTier::kAvx2;
+  const Isa isa = selected_isa();  // this family's highest tier at or below the selected level
+  if (isa >= Isa::kAvx512Vnni) return KernelTier::kAvx512Vnni;
+  if (isa >= Isa::kAvx2) return KernelTier::kAvx2;
   return KernelTier::kReference;
 }
 
-void quantize_activations(const float* x, int64_t k, QuantizedActivations& out) {
+void quantize_activations(const float* x, int64_t k, float eps, QuantizedActivations& out) {
   float absmax = 0;
   for (int64_t i = 0; i < k; ++i) absmax = std::max(absmax, std::fabs(x[i]));
-  out.scale = std::max(absmax / 127.0f, 1e-5f);
+  out.scale = std::max(absmax / 127.0f, eps);
   out.q.resize(static_cast<size_t>(k));
   int32_t sum = 0;
   for (int64_t i = 0; i < k; ++i) {

@@ -1,16 +1,18 @@
 // Ternary x int8 GEMV / small-batch GEMM, the inference form of a BitNet b1.58 linear:
-//   activations: per token, scale a = max(max|x| / 127, 1e-5), q = clamp(round_half_even(x / a), -128, 127)
-//                (exactly the training quantizer int8_per_token);
+//   activations: per token, scale a = max(max|x| / 127, eps), q = clamp(round_half_even(x / a), -128, 127)
+//                (exactly the training quantizer int8_per_token; eps is its scale floor, 1e-5 by
+//                default, carried in the GGUF as ternary.activation.scale_eps);
 //   y[row] = float(sum_k trit[row][k] * q[k]) * a * w_scale[row]   (integer accumulation).
-// Tiers: a scalar reference, AVX2, AVX-512 VNNI; the best the CPU has is picked by cpuid, or forced
-// with TERNARY_KERNEL=ref|avx2|avx512vnni. Integer accumulation makes every tier bit-identical to
-// the reference. Output rows are split across OpenMP threads.
+// Tiers: a scalar reference, AVX2, AVX-512 VNNI; the highest at or below kernels::selected_isa()
+// (kernels/cpu_features.h: cpuid, or TERNARY_KERNEL) runs. Integer accumulation makes every tier
+// bit-identical to the reference. Output rows are split across OpenMP threads.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "kernels/cpu_features.h"
 #include "kernels/ternary_matrix.h"
 
 namespace ternary::kernels {
@@ -18,8 +20,9 @@ namespace ternary::kernels {
 enum class KernelTier { kReference, kAvx2, kAvx512Vnni };
 
 const char* to_string(KernelTier tier);
+Isa isa_of(KernelTier tier);
 bool cpu_supports(KernelTier tier);
-// TERNARY_KERNEL when set (an error if unknown or unsupported by this CPU), else the best supported.
+// The highest tier at or below selected_isa(); throws for an unknown or unsupported TERNARY_KERNEL.
 KernelTier selected_tier();
 
 struct QuantizedActivations {
@@ -27,7 +30,7 @@ struct QuantizedActivations {
   float scale = 1;        // a
   int32_t sum = 0;        // sum of q (the kernels accumulate codes = trit + 1 and subtract it)
 };
-void quantize_activations(const float* x, int64_t k, QuantizedActivations& out);
+void quantize_activations(const float* x, int64_t k, float eps, QuantizedActivations& out);
 
 // y (batch x rows) = the ternary linear of `batch` token activations (each of w.cols() values).
 void ternary_gemm(const TernaryMatrix& w, const QuantizedActivations* activations, int64_t batch, float* y,

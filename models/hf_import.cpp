@@ -1,5 +1,7 @@
 #include "models/hf_import.h"
 
+#include "modules/quant_slot_names.h"
+
 #include <ATen/ATen.h>
 
 #include <filesystem>
@@ -89,7 +91,7 @@ LlamaModel load_hf_llama(const std::string& dir, const Recipe& recipe) {
   std::set<std::string> used;
   at::NoGradGuard no_grad;
   for (auto& param : model->named_parameters()) {
-    if (param.key().find("_quantizer.") != std::string::npos) continue;  // ours; initialised below
+    if (is_quantizer_state(param.key())) continue;  // ours; initialised below
     const std::string name = hf_name(param.key());
     const auto found = tensors.find(name);
     if (found == tensors.end()) fail(dir, "checkpoint has no tensor '" + name + "'");

@@ -26,7 +26,9 @@ struct LlamaConfig {
   LlamaVariant variant = LlamaVariant::kLlama;
 
   int64_t head_dim() const { return dim / n_heads; }
-  // Throws std::invalid_argument naming the field, e.g. "n_heads (6) must divide dim (256)".
+  bool operator==(const LlamaConfig&) const = default;
+  // Throws FieldError (common/config_error.h) whose field() is the key at fault, e.g. "n_heads"
+  // with "n_heads (6) must divide dim (256)".
   void validate() const;
 };
 

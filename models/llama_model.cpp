@@ -1,5 +1,7 @@
 #include "models/llama_model.h"
 
+#include "modules/quant_slot_names.h"
+
 #include <ATen/ATen.h>
 #include <torch/nn/init.h>
 
@@ -29,7 +31,7 @@ LlamaModelImpl::LlamaModelImpl(LlamaConfig config, const Recipe& recipe) : confi
   at::NoGradGuard no_grad;
   for (auto& param : named_parameters()) {
     const auto& name = param.key();
-    if (name.find("_quantizer.") == std::string::npos && param.value().dim() == 2)
+    if (!is_quantizer_state(name) && param.value().dim() == 2)
       torch::nn::init::normal_(param.value(), 0.0, 0.02);
   }
   initialize_quantizers();

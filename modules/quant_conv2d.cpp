@@ -34,9 +34,9 @@ void QuantConv2dImpl::reset() {
     const auto fan_in = static_cast<double>(weight.numel() / weight.size(0));
     torch::nn::init::uniform_(bias, -1.0 / std::sqrt(fan_in), 1.0 / std::sqrt(fan_in));
   }
-  weight_quantizer = make_quantizer_slot(*this, "weight_quantizer", options.weight_quant(), weight);
-  input_quantizer = make_quantizer_slot(*this, "input_quantizer", options.input_quant());
-  output_quantizer = make_quantizer_slot(*this, "output_quantizer", options.output_quant());
+  weight_quantizer = make_quantizer_slot(*this, kWeightQuantizerSlot, options.weight_quant(), weight);
+  input_quantizer = make_quantizer_slot(*this, kInputQuantizerSlot, options.input_quant());
+  output_quantizer = make_quantizer_slot(*this, kOutputQuantizerSlot, options.output_quant());
 }
 
 void QuantConv2dImpl::adopt_weights(const at::Tensor& new_weight, const at::Tensor& new_bias) {

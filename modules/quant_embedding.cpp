@@ -21,8 +21,8 @@ void QuantEmbeddingImpl::reset() {
               options.num_embeddings(), "x", options.embedding_dim());
   weight = register_parameter("weight", at::empty({options.num_embeddings(), options.embedding_dim()}));
   torch::nn::init::normal_(weight);  // as torch::nn::Embedding
-  weight_quantizer = make_quantizer_slot(*this, "weight_quantizer", options.weight_quant(), weight);
-  output_quantizer = make_quantizer_slot(*this, "output_quantizer", options.output_quant());
+  weight_quantizer = make_quantizer_slot(*this, kWeightQuantizerSlot, options.weight_quant(), weight);
+  output_quantizer = make_quantizer_slot(*this, kOutputQuantizerSlot, options.output_quant());
 }
 
 void QuantEmbeddingImpl::adopt_weights(const at::Tensor& new_weight) {

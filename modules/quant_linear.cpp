@@ -17,9 +17,9 @@ void QuantLinearImpl::reset() {
   bias = options.bias() ? register_parameter("bias", at::empty({options.out_features()}))
                         : register_parameter("bias", {}, /*requires_grad=*/false);
   reset_parameters();
-  weight_quantizer = make_quantizer_slot(*this, "weight_quantizer", options.weight_quant(), weight);
-  input_quantizer = make_quantizer_slot(*this, "input_quantizer", options.input_quant());
-  output_quantizer = make_quantizer_slot(*this, "output_quantizer", options.output_quant());
+  weight_quantizer = make_quantizer_slot(*this, kWeightQuantizerSlot, options.weight_quant(), weight);
+  input_quantizer = make_quantizer_slot(*this, kInputQuantizerSlot, options.input_quant());
+  output_quantizer = make_quantizer_slot(*this, kOutputQuantizerSlot, options.output_quant());
 }
 
 void QuantLinearImpl::reset_parameters() {

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "modules/quant_slot_names.h"
 #include "quantizers/quantizer.h"
 #include "quantizers/recipe.h"
 

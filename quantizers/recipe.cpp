@@ -119,7 +119,7 @@ RecipeRule parse_rule(const YamlReader& ctx, const YAML::Node& node) {
       rule.slots.weight = p.weight;
       rule.slots.input = p.activation;
     } catch (const std::invalid_argument& e) {
-      ctx.fail(preset, e.what());
+      ctx.fail(preset, std::string(e.what()) + "; or none for full precision");
     }
   }
   if (const auto n = node["weight"]) rule.slots.weight = parse_slot(ctx, n, "weight", true);
@@ -135,7 +135,21 @@ bool RecipeRule::matches(const std::string& module_name) const {
                      [&](const std::string& p) { return fnmatch(p.c_str(), module_name.c_str(), 0) == 0; });
 }
 
-Recipe Recipe::from_yaml_node(const YAML::Node& node, const std::string& source_name) {
+namespace {
+
+// YamlReader reports ConfigErrors; a recipe's own entry points report them as RecipeErrors.
+template <typename Parse>
+Recipe as_recipe_errors(Parse parse) {
+  try {
+    return parse();
+  } catch (const RecipeError&) {
+    throw;
+  } catch (const ConfigError& e) {
+    throw RecipeError(e.what());
+  }
+}
+
+Recipe parse_recipe(const YAML::Node& node, const std::string& source_name) {
   const YamlReader ctx(source_name);
   YAML::Node rules = node;
   if (node.IsMap()) {
@@ -149,8 +163,14 @@ Recipe Recipe::from_yaml_node(const YAML::Node& node, const std::string& source_
   return recipe;
 }
 
+}  // namespace
+
+Recipe Recipe::from_yaml_node(const YAML::Node& node, const std::string& source_name) {
+  return as_recipe_errors([&] { return parse_recipe(node, source_name); });
+}
+
 Recipe Recipe::from_yaml_string(const std::string& text, const std::string& source_name) {
-  return from_yaml_node(YamlReader(source_name).load(text), source_name);
+  return as_recipe_errors([&] { return parse_recipe(YamlReader(source_name).load(text), source_name); });
 }
 
 Recipe Recipe::from_yaml_file(const std::string& path) {
@@ -161,7 +181,14 @@ Recipe Recipe::from_yaml_file(const std::string& path) {
 }
 
 Recipe Recipe::from_preset(const std::string& preset) {
-  const Preset& p = find_preset(preset);
+  if (preset == "none") return Recipe{};
+  const Preset& p = [&]() -> const Preset& {
+    try {
+      return find_preset(preset);
+    } catch (const std::invalid_argument& e) {
+      throw RecipeError(std::string(e.what()) + "; or none for full precision");
+    }
+  }();
   Recipe recipe;
   recipe.rules.push_back({{"lm_head", "*.lm_head", "*embed*"}, true, {}, "default"});
   recipe.rules.push_back({{"*"}, false, {p.weight, p.activation, std::nullopt}, "preset " + preset});

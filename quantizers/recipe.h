@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/config_error.h"
 #include "quantizers/quantizer_spec.h"
 
 namespace YAML {
@@ -16,10 +17,11 @@ class Node;
 
 namespace ternary {
 
-// A recipe or config that cannot be used; the message names the source, line and key.
-class RecipeError : public std::invalid_argument {
+// A recipe that cannot be used; the message names the source, line and key. A ConfigError, so a
+// recipe inside a training config fails like any other key.
+class RecipeError : public ConfigError {
  public:
-  using std::invalid_argument::invalid_argument;
+  using ConfigError::ConfigError;
 };
 
 // The quantizers of one module, Brevitas-style slots; an empty slot stays full precision.
@@ -44,7 +46,8 @@ class Recipe {
   static Recipe from_yaml_string(const std::string& text, const std::string& source_name = "<recipe>");
   // `node` is a sequence of rules, or a map with a `rules:` sequence (a config's quantization section).
   static Recipe from_yaml_node(const YAML::Node& node, const std::string& source_name);
-  // The usual default: lm_head and embeddings in full precision, every other module `preset`.
+  // The usual default: lm_head and embeddings in full precision, every other module `preset`;
+  // "none" is the empty recipe (everything full precision), as `preset: none` in a config.
   static Recipe from_preset(const std::string& preset);
 
   // The first rule matching `module_name`, or nullptr when none does.

@@ -11,7 +11,7 @@ std::string YamlReader::at(const YAML::Node& node) const {
 }
 
 void YamlReader::fail(const YAML::Node& node, const std::string& message) const {
-  throw RecipeError(at(node) + ": " + message);
+  throw ConfigError(at(node) + ": " + message);
 }
 
 void YamlReader::check_keys(const YAML::Node& map, const std::vector<std::string>& allowed,
@@ -29,7 +29,7 @@ YAML::Node YamlReader::load(const std::string& text) const {
   try {
     return YAML::Load(text);
   } catch (const YAML::ParserException& e) {
-    throw RecipeError(source_ + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg);
+    throw ConfigError(source_ + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg);
   }
 }
 

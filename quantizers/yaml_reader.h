@@ -1,6 +1,7 @@
 // Reading user YAML (recipes, configs) with errors that name the file, line and key:
 //   recipe.yaml:12: unknown key 'granularty' in 'weight' quantizer (expected one of: ...)
-// Every failure throws RecipeError (quantizers/recipe.h), a std::invalid_argument.
+// Every failure throws ConfigError (common/config_error.h); recipe entry points rethrow it as
+// RecipeError.
 #pragma once
 
 #include <yaml-cpp/yaml.h>
@@ -9,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "quantizers/recipe.h"
+#include "common/config_error.h"
 
 namespace ternary {
 

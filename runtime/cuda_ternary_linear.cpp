@@ -11,7 +11,7 @@ void CudaTernaryLinear::forward(const float* x, int64_t batch, float* y) {
   sums_.reserve(n * sizeof(int32_t));
   y_.reserve(n * out * sizeof(float));
   x_.upload(x, n * in * sizeof(float));
-  cuda::quantize_activations(x_.as<float>(), batch, weights_.cols(), q_.as<int8_t>(), scales_.as<float>(),
+  cuda::quantize_activations(x_.as<float>(), batch, weights_.cols(), activation_eps_, q_.as<int8_t>(), scales_.as<float>(),
                              sums_.as<int32_t>());
   cuda::ternary_gemm(weights_, q_.as<int8_t>(), scales_.as<float>(), sums_.as<int32_t>(), batch, y_.as<float>());
   y_.download(y, n * out * sizeof(float));  // a blocking copy: waits for the kernels

@@ -13,12 +13,15 @@ namespace ternary::runtime {
 
 class CudaTernaryLinear {
  public:
-  explicit CudaTernaryLinear(const kernels::TernaryMatrix& weights) : weights_(weights) {}
+  // activation_eps: the activation scale floor (ternary.activation.scale_eps).
+  CudaTernaryLinear(const kernels::TernaryMatrix& weights, float activation_eps)
+      : weights_(weights), activation_eps_(activation_eps) {}
   // x: (batch, cols) and y: (batch, rows), host memory.
   void forward(const float* x, int64_t batch, float* y);
 
  private:
   cuda::CudaTernaryMatrix weights_;
+  float activation_eps_;
   cuda::DeviceBuffer x_, q_, scales_, sums_, y_;  // grown on demand, reused across calls
 };
 

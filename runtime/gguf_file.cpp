@@ -129,7 +129,7 @@ File::File(const std::string& path) : path_(path) {
       metadata_[key] = read_value(c, type, 0);
     }
     uint64_t alignment = kDefaultAlignment;
-    if (has("general.alignment")) alignment = static_cast<uint64_t>(integer("general.alignment"));
+    if (has(key::kAlignment)) alignment = static_cast<uint64_t>(integer(key::kAlignment));
     if (alignment == 0 || (alignment & (alignment - 1))) c.fail("general.alignment must be a power of two");
     std::vector<uint64_t> offsets;
     for (uint64_t i = 0; i < n_tensors; ++i) {

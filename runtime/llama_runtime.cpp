@@ -31,6 +31,23 @@ void rms_norm(const float* x, const float* weight, int64_t n, float eps, float* 
   for (int64_t i = 0; i < n; ++i) out[i] = weight[i] * (x[i] * inv);
 }
 
+// The activation scale floor training used: ternary.activation.scale_eps, or, in files exported
+// before that key existed, the 1e-5 their ternary.activation.scale text states.
+float activation_scale_eps(const gguf::File& f) {
+  namespace key = gguf::key;
+  if (f.has(key::kActivationScaleEps)) {
+    const double eps = f.number(key::kActivationScaleEps);
+    if (!(eps > 0 && eps < 1e30))
+      throw std::runtime_error(f.path() + ": " + key::kActivationScaleEps + " must be a positive number, got " +
+                               std::to_string(eps) + " (re-export with ternary-export)");
+    return static_cast<float>(eps);
+  }
+  if (f.has(key::kActivationScale) && f.string(key::kActivationScale) == gguf::kLegacyActivationScale)
+    return gguf::kLegacyActivationScaleEps;
+  throw std::runtime_error(f.path() + ": no " + key::kActivationScaleEps +
+                           ": the activation scale floor is unknown (re-export with ternary-export)");
+}
+
 void require_cuda() {
 #if TERNARY_WITH_CUDA
   if (!cuda::device_available())
@@ -43,26 +60,21 @@ void require_cuda() {
 
 }  // namespace
 
-const char* to_string(Device device) { return device == Device::kCuda ? "cuda" : "cpu"; }
-
-Device parse_device(const std::string& name) {
-  if (name == "cpu") return Device::kCpu;
-  if (name == "cuda") return Device::kCuda;
-  throw std::invalid_argument("unknown device '" + name + "' (expected cpu or cuda)");
-}
-
-Linear::Linear(const gguf::File& file, const std::string& name, int64_t in, int64_t out, Device device)
-    : in_(in), out_(out) {
+Linear::Linear(const gguf::File& file, const std::string& name, int64_t in, int64_t out, float activation_eps,
+               Device device)
+    : in_(in), out_(out), activation_eps_(activation_eps) {
   const gguf::TensorInfo& t = file.tensor(name);
   if (t.dims.size() != 2 || static_cast<int64_t>(t.dims[0]) != in || static_cast<int64_t>(t.dims[1]) != out)
     throw std::runtime_error(file.path() + ": tensor '" + name + "' should be " + std::to_string(in) + " x " +
                              std::to_string(out));
   std::vector<float> scales;
-  if (file.has("ternary.scale." + name)) {
-    for (double s : std::get<std::vector<double>>(file.value("ternary.scale." + name).data))
-      scales.push_back(static_cast<float>(s));
+  const std::string scale_key = gguf::scale_key(name);
+  if (file.has(scale_key)) {
+    const auto* values = std::get_if<std::vector<double>>(&file.value(scale_key).data);
+    if (!values) throw std::runtime_error(file.path() + ": " + scale_key + " must be an array of float32 scales");
+    for (double s : *values) scales.push_back(static_cast<float>(s));
     if (scales.size() != 1 && static_cast<int64_t>(scales.size()) != out)
-      throw std::runtime_error(file.path() + ": ternary.scale." + name + " has " + std::to_string(scales.size()) +
+      throw std::runtime_error(file.path() + ": " + scale_key + " has " + std::to_string(scales.size()) +
                                " values for " + std::to_string(out) + " rows");
   }
   switch (t.type) {
@@ -80,7 +92,7 @@ Linear::Linear(const gguf::File& file, const std::string& name, int64_t in, int6
                                "; linears must be F32, TQ1_0 or TQ2_0");
   }
 #if TERNARY_WITH_CUDA
-  if (ternary_ && device == Device::kCuda) cuda_ = std::make_shared<CudaTernaryLinear>(*ternary_);
+  if (ternary_ && device == Device::kCuda) cuda_ = std::make_shared<CudaTernaryLinear>(*ternary_, activation_eps_);
 #else
   (void)device;  // LlamaRuntime refuses kCuda in builds without CUDA
 #endif
@@ -97,7 +109,7 @@ void Linear::forward(const float* x, int64_t batch, float* y, KernelTier tier) c
 #endif
   if (ternary_) {
     std::vector<kernels::QuantizedActivations> acts(static_cast<size_t>(batch));
-    for (int64_t t = 0; t < batch; ++t) kernels::quantize_activations(x + t * in_, in_, acts[static_cast<size_t>(t)]);
+    for (int64_t t = 0; t < batch; ++t) kernels::quantize_activations(x + t * in_, in_, activation_eps_, acts[static_cast<size_t>(t)]);
     kernels::ternary_gemm(*ternary_, acts.data(), batch, y, tier);
     return;
   }
@@ -112,48 +124,52 @@ LlamaRuntime::LlamaRuntime(const std::string& gguf_path, Device device)
     : file_(std::make_unique<gguf::File>(gguf_path)), tier_(kernels::selected_tier()), device_(device) {
   if (device == Device::kCuda) require_cuda();
   const gguf::File& f = *file_;
-  shape_.architecture = f.string("general.architecture");
+  namespace key = gguf::key;
+  shape_.architecture = f.string(key::kArchitecture);
   if (shape_.architecture != gguf::kLlamaArchitecture && shape_.architecture != gguf::kBitNetArchitecture)
     throw std::runtime_error(f.path() + ": architecture '" + shape_.architecture + "' is not supported (" +
                              gguf::kLlamaArchitecture + ", " + gguf::kBitNetArchitecture + ")");
-  if (!f.has("ternary.producer") || !f.has("ternary.rotary_layout"))
+  if (!f.has(key::kProducer) || !f.has(key::kRotaryLayout))
     throw std::runtime_error(f.path() + ": not written by ternary-export (no ternary.* keys); its training semantics "
                                         "are unknown");
-  const std::string a = shape_.architecture + ".";
-  shape_.dim = f.integer(a + "embedding_length");
-  shape_.n_layers = f.integer(a + "block_count");
-  shape_.n_heads = f.integer(a + "attention.head_count");
-  shape_.n_kv_heads = f.integer(a + "attention.head_count_kv");
-  shape_.ffn_dim = f.integer(a + "feed_forward_length");
-  shape_.context_length = f.integer(a + "context_length");
-  shape_.vocab_size = f.integer(a + "vocab_size");
-  shape_.rope_theta = static_cast<float>(f.number(a + "rope.freq_base"));
-  shape_.norm_eps = static_cast<float>(f.number(a + "attention.layer_norm_rms_epsilon"));
+  auto arch = [&](const char* suffix) { return gguf::architecture_key(shape_.architecture, suffix); };
+  shape_.dim = f.integer(arch(key::kEmbeddingLength));
+  shape_.n_layers = f.integer(arch(key::kBlockCount));
+  shape_.n_heads = f.integer(arch(key::kHeadCount));
+  shape_.n_kv_heads = f.integer(arch(key::kHeadCountKv));
+  shape_.ffn_dim = f.integer(arch(key::kFeedForwardLength));
+  shape_.context_length = f.integer(arch(key::kContextLength));
+  shape_.vocab_size = f.integer(arch(key::kVocabSize));
+  shape_.rope_theta = static_cast<float>(f.number(arch(key::kRopeFreqBase)));
+  shape_.norm_eps = static_cast<float>(f.number(arch(key::kRmsNormEpsilon)));
+  shape_.activation_eps = activation_scale_eps(f);
   if (shape_.dim <= 0 || shape_.n_heads <= 0 || shape_.dim % shape_.n_heads || shape_.n_kv_heads <= 0 ||
       shape_.n_heads % shape_.n_kv_heads || shape_.head_dim() % 2 || shape_.n_layers <= 0 || shape_.context_length <= 0)
     throw std::runtime_error(f.path() + ": inconsistent model shape in the metadata");
 
   const int64_t dim = shape_.dim, kv_dim = shape_.n_kv_heads * shape_.head_dim();
-  token_embedding_ = f32_tensor(f, "token_embd.weight", static_cast<uint64_t>(dim * shape_.vocab_size));
-  output_norm_ = f32_tensor(f, "output_norm.weight", static_cast<uint64_t>(dim));
-  if (f.find_tensor("output.weight"))
-    output_ = std::make_unique<Linear>(f, "output.weight", dim, shape_.vocab_size, device);
+  const float eps = shape_.activation_eps;
+  token_embedding_ = f32_tensor(f, gguf::kTokenEmbedding, static_cast<uint64_t>(dim * shape_.vocab_size));
+  output_norm_ = f32_tensor(f, gguf::kOutputNorm, static_cast<uint64_t>(dim));
+  if (f.find_tensor(gguf::kOutput))
+    output_ = std::make_unique<Linear>(f, gguf::kOutput, dim, shape_.vocab_size, eps, device);
+  using gguf::LayerTensor;
   for (int64_t i = 0; i < shape_.n_layers; ++i) {
-    const std::string b = "blk." + std::to_string(i) + ".";
+    auto name = [&](LayerTensor kind) { return gguf::tensor_name(i, kind); };
     Layer l;
-    l.attn_norm = f32_tensor(f, b + "attn_norm.weight", static_cast<uint64_t>(dim));
-    l.ffn_norm = f32_tensor(f, b + "ffn_norm.weight", static_cast<uint64_t>(dim));
+    l.attn_norm = f32_tensor(f, name(LayerTensor::kAttnNorm), static_cast<uint64_t>(dim));
+    l.ffn_norm = f32_tensor(f, name(LayerTensor::kFfnNorm), static_cast<uint64_t>(dim));
     if (shape_.bitnet()) {
-      l.attn_sub_norm = f32_tensor(f, b + "attn_sub_norm.weight", static_cast<uint64_t>(dim));
-      l.ffn_sub_norm = f32_tensor(f, b + "ffn_sub_norm.weight", static_cast<uint64_t>(shape_.ffn_dim));
+      l.attn_sub_norm = f32_tensor(f, name(LayerTensor::kAttnSubNorm), static_cast<uint64_t>(dim));
+      l.ffn_sub_norm = f32_tensor(f, name(LayerTensor::kFfnSubNorm), static_cast<uint64_t>(shape_.ffn_dim));
     }
-    l.q = std::make_unique<Linear>(f, b + "attn_q.weight", dim, dim, device);
-    l.k = std::make_unique<Linear>(f, b + "attn_k.weight", dim, kv_dim, device);
-    l.v = std::make_unique<Linear>(f, b + "attn_v.weight", dim, kv_dim, device);
-    l.o = std::make_unique<Linear>(f, b + "attn_output.weight", dim, dim, device);
-    l.gate = std::make_unique<Linear>(f, b + "ffn_gate.weight", dim, shape_.ffn_dim, device);
-    l.up = std::make_unique<Linear>(f, b + "ffn_up.weight", dim, shape_.ffn_dim, device);
-    l.down = std::make_unique<Linear>(f, b + "ffn_down.weight", shape_.ffn_dim, dim, device);
+    l.q = std::make_unique<Linear>(f, name(LayerTensor::kAttnQ), dim, dim, eps, device);
+    l.k = std::make_unique<Linear>(f, name(LayerTensor::kAttnK), dim, kv_dim, eps, device);
+    l.v = std::make_unique<Linear>(f, name(LayerTensor::kAttnV), dim, kv_dim, eps, device);
+    l.o = std::make_unique<Linear>(f, name(LayerTensor::kAttnOutput), dim, dim, eps, device);
+    l.gate = std::make_unique<Linear>(f, name(LayerTensor::kFfnGate), dim, shape_.ffn_dim, eps, device);
+    l.up = std::make_unique<Linear>(f, name(LayerTensor::kFfnUp), dim, shape_.ffn_dim, eps, device);
+    l.down = std::make_unique<Linear>(f, name(LayerTensor::kFfnDown), shape_.ffn_dim, dim, eps, device);
     layers_.push_back(std::move(l));
   }
   // As training: inv_freq = 1 / theta^(2i / d) in float.

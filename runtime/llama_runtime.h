@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/device.h"
 #include "kernels/ternary_gemv.h"
 #include "runtime/gguf_file.h"
 
@@ -20,29 +21,30 @@ struct ModelShape {
   std::string architecture;  // gguf::kLlamaArchitecture | gguf::kBitNetArchitecture
   int64_t vocab_size = 0, dim = 0, n_layers = 0, n_heads = 0, n_kv_heads = 0, ffn_dim = 0, context_length = 0;
   float rope_theta = 10000.0f, norm_eps = 1e-5f;
+  float activation_eps = 1e-5f;  // the int8 activation scale floor (ternary.activation.scale_eps)
   bool bitnet() const { return architecture == gguf::kBitNetArchitecture; }
   int64_t head_dim() const { return dim / n_heads; }
 };
 
-// Where the ternary linears run. kCuda (builds with TERNARY_ENABLE_CUDA) puts their weights on the
-// GPU; attention, norms and F32 tensors stay on the CPU (see docs/cuda.md).
-enum class Device { kCpu, kCuda };
-const char* to_string(Device device);
-// "cpu" or "cuda"; anything else is a std::invalid_argument naming the choices.
-Device parse_device(const std::string& name);
+// Where the ternary linears run (common/device.h). kCuda (builds with TERNARY_ENABLE_CUDA) puts
+// their weights on the GPU; attention, norms and F32 tensors stay on the CPU (see docs/cuda.md).
+using ternary::Device;
 
 class CudaTernaryLinear;  // runtime/cuda_ternary_linear.h, in CUDA builds only
 
 // y = W x for a batch of tokens: ternary (int8 activations) or F32.
 class Linear {
  public:
-  Linear(const gguf::File& file, const std::string& name, int64_t in, int64_t out, Device device = Device::kCpu);
+  // activation_eps: the floor of the per-token int8 activation scale, as training used it.
+  Linear(const gguf::File& file, const std::string& name, int64_t in, int64_t out, float activation_eps,
+         Device device = Device::kCpu);
   void forward(const float* x, int64_t batch, float* y, kernels::KernelTier tier) const;  // (batch, in) -> (batch, out)
   bool ternary() const { return ternary_ != nullptr; }
   int64_t weight_bytes() const;
 
  private:
   int64_t in_, out_;
+  float activation_eps_;
   std::unique_ptr<kernels::TernaryMatrix> ternary_;
   std::shared_ptr<CudaTernaryLinear> cuda_;  // shared_ptr: destructible where the type is incomplete
   const float* dense_ = nullptr;  // (out, in) row-major, in the mapping

@@ -37,6 +37,9 @@ PerplexityResult perplexity(LlamaRuntime& model, const std::vector<int32_t>& tok
   r.windows = windows;
   r.mean_nll = total / static_cast<double>(r.tokens);
   r.perplexity = std::exp(r.mean_nll);
+  if (!std::isfinite(r.mean_nll))
+    throw std::runtime_error("the perplexity is not finite (the model produced NaN or Inf logits): its weights are "
+                             "damaged or come from a diverged run; re-export a good checkpoint");
   return r;
 }
 

@@ -14,6 +14,11 @@ Sampler::Sampler(const SamplerOptions& options) : options_(options), rng_(option
 }
 
 int32_t Sampler::sample(const float* logits, int64_t vocab) {
+  if (vocab <= 0) throw std::invalid_argument("sample: the vocabulary is empty");
+  for (int64_t i = 0; i < vocab; ++i)
+    if (!std::isfinite(logits[i]))
+      throw std::runtime_error("the model produced a non-finite logit (NaN or Inf) for token " + std::to_string(i) +
+                               ": its weights are damaged or come from a diverged run; re-export a good checkpoint");
   if (options_.temperature == 0) return static_cast<int32_t>(std::max_element(logits, logits + vocab) - logits);
   std::vector<int32_t> order(static_cast<size_t>(vocab));
   std::iota(order.begin(), order.end(), 0);

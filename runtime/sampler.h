@@ -19,6 +19,7 @@ struct SamplerOptions {
 class Sampler {
  public:
   explicit Sampler(const SamplerOptions& options);  // throws std::invalid_argument for bad options
+  // Throws std::runtime_error when a logit is NaN or Inf (a damaged or diverged model).
   int32_t sample(const float* logits, int64_t vocab);
 
  private:

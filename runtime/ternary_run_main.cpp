@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -19,18 +20,20 @@ namespace {
 
 using namespace ternary::runtime;
 
-int generate(LlamaRuntime& model, const GgufTokenizer& tokenizer, const std::string& prompt, int64_t n,
+int generate(LlamaRuntime& model, const ternary::Tokenizer& tokenizer, const std::string& prompt, int64_t n,
              const SamplerOptions& options) {
   Sampler sampler(options);
   std::vector<int32_t> context = tokenizer.encode(prompt);
   if (context.empty()) throw std::invalid_argument("--prompt is empty after tokenization; give some text");
   const int64_t ctx = model.shape().context_length;
+  // Model rows past the tokenizer's vocabulary (padding) are never sampled: they have no text.
+  const int64_t sampled_vocab = std::min(model.shape().vocab_size, tokenizer.vocab_size());
   if (static_cast<int64_t>(context.size()) >= ctx) context.erase(context.begin(), context.end() - ctx / 2);
   std::cout << prompt << std::flush;
   const auto start = std::chrono::steady_clock::now();
   std::vector<float> logits = model.forward(context);
   for (int64_t i = 0; i < n; ++i) {
-    const int32_t next = sampler.sample(logits.data(), model.shape().vocab_size);
+    const int32_t next = sampler.sample(logits.data(), sampled_vocab);
     std::cout << tokenizer.decode_one(next) << std::flush;
     context.push_back(next);
     if (model.position() >= ctx) {  // full: continue from the last half of the window
@@ -49,7 +52,7 @@ int generate(LlamaRuntime& model, const GgufTokenizer& tokenizer, const std::str
   return 0;
 }
 
-int measure_perplexity(LlamaRuntime& model, const GgufTokenizer& tokenizer, const std::string& path, int64_t window) {
+int measure_perplexity(LlamaRuntime& model, const ternary::Tokenizer& tokenizer, const std::string& path, int64_t window) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(path + ": cannot open the text file for --perplexity");
   std::stringstream text;
@@ -90,8 +93,8 @@ int main(int argc, char** argv) {
   }
   try {
     if (threads > 0) omp_set_num_threads(threads);
-    LlamaRuntime model(model_path, parse_device(device));
-    const GgufTokenizer tokenizer(model.file());
+    LlamaRuntime model(model_path, ternary::parse_device(device));
+    const ternary::Tokenizer tokenizer = tokenizer_from_gguf(model.file());
     return perplexity_file.empty() ? generate(model, tokenizer, prompt, n, sampling)
                                    : measure_perplexity(model, tokenizer, perplexity_file, window);
   } catch (const std::exception& e) {

@@ -6,14 +6,16 @@
 //                 optimizer.pt   optimizer state (torch archive)
 //                 trainer.pt     step, tokens seen, val losses, data-sampling RNG state
 //                 config.yaml    the resolved training config (TrainConfig::to_yaml)
-// Loading checks the manifest and every hash first: a corrupt or truncated checkpoint is a clear
-// error that names the file, and nothing is loaded from it.
+// Checkpoint::open reads the manifest and every file once and checks every size and hash before
+// anything is used: a corrupt or truncated checkpoint is a clear error that names the file, and
+// nothing is loaded from it. Export sits above train/ because it reads these directories.
 #pragma once
 
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -44,21 +46,32 @@ struct TrainerState {
 void write_checkpoint(const std::string& dir, const torch::nn::Module& model, const torch::optim::Optimizer* optimizer,
                       const TrainerState& state, const std::string& config_yaml);
 
-// Checks the manifest and every file's size and hash; throws CheckpointError naming the problem.
-void verify_checkpoint(const std::string& dir);
-// The resolved config stored in a (verified) checkpoint.
-std::string read_checkpoint_config(const std::string& dir);
-// Copies the model's parameters and buffers from the checkpoint (same names and shapes required;
-// nothing changes on a mismatch). Without quantizer state ("*_quantizer.*"), for starting a new
-// run from trained weights under another recipe: call initialize_quantizers() afterwards.
-void load_model_tensors(const std::string& dir, torch::nn::Module& model, bool include_quantizer_state);
-// Loads parameters (same names and shapes required), the optimizer state when `optimizer` is
-// given, and returns the trainer state. Verifies the checkpoint first.
-TrainerState load_checkpoint(const std::string& dir, torch::nn::Module& model, torch::optim::Optimizer* optimizer);
+// A verified checkpoint, held in memory: every file read once at open().
+class Checkpoint {
+ public:
+  // Checks the manifest and every file's size and hash; throws CheckpointError naming the problem.
+  static Checkpoint open(const std::string& dir);
+
+  const std::string& dir() const { return dir_; }
+  // The resolved config it was trained with.
+  const std::string& config_yaml() const { return files_.at("config.yaml"); }
+  // Copies the model's parameters and buffers (same names and shapes required; nothing changes on
+  // a mismatch). Without quantizer state (is_quantizer_state), for starting a new run from
+  // trained weights under another recipe: call initialize_quantizers() afterwards.
+  void load_model(torch::nn::Module& model, bool include_quantizer_state) const;
+  // Restores optimizer state onto the device of the optimizer's parameters.
+  void load_optimizer(torch::optim::Optimizer& optimizer, const at::Device& device) const;
+  TrainerState trainer_state() const;
+
+ private:
+  std::string dir_;
+  std::map<std::string, std::string> files_;  // file name -> verified bytes
+};
 
 // `path` itself when it is a checkpoint, else the newest <path>/checkpoints/step_* ; throws when none.
-std::string find_checkpoint(const std::string& path);
-// The step_* directories under `checkpoints_dir`, oldest first.
+// `flag` names the command-line option the path came from, for the message ("--resume").
+std::string find_checkpoint(const std::string& path, const std::string& flag = "--resume");
+// The step_* directories under `checkpoints_dir`, oldest first (by step number, any width).
 std::vector<std::string> list_step_checkpoints(const std::string& checkpoints_dir);
 // Deletes all but the newest `keep_last` step_* checkpoints (and leftovers of interrupted writes).
 void prune_checkpoints(const std::string& checkpoints_dir, int64_t keep_last);

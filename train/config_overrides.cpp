@@ -2,7 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "quantizers/recipe.h"
+#include "common/config_error.h"
 
 namespace ternary {
 namespace {
@@ -34,15 +34,15 @@ void apply_override(YAML::Node& root, const std::string& assignment) {
   const std::string path = assignment.substr(0, equals);
   if (equals == std::string::npos || path.empty() || path.front() == '.' || path.back() == '.' ||
       path.find("..") != std::string::npos)
-    throw RecipeError("--set " + assignment + ": expected section.key=value, e.g. --set optimizer.lr=3e-4");
+    throw ConfigError("--set " + assignment + ": expected section.key=value, e.g. --set optimizer.lr=3e-4");
   const std::string text = assignment.substr(equals + 1);
   YAML::Node value;
   try {
     value = unmarked_copy(YAML::Load(text));
   } catch (const YAML::Exception& e) {
-    throw RecipeError("--set " + assignment + ": the value is not valid YAML (" + e.msg + ")");
+    throw ConfigError("--set " + assignment + ": the value is not valid YAML (" + e.msg + ")");
   }
-  if (value.IsNull()) throw RecipeError("--set " + assignment + ": missing value after '='");
+  if (value.IsNull()) throw ConfigError("--set " + assignment + ": missing value after '='");
 
   // Walk (creating maps as needed) to the parent of the last key. Node::reset rebinds a handle;
   // operator= would overwrite the node it refers to.

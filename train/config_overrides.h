@@ -12,7 +12,7 @@ class Node;
 
 namespace ternary {
 
-// Throws RecipeError for a malformed assignment ("expected section.key=value").
+// Throws ConfigError for a malformed assignment ("expected section.key=value").
 void apply_override(YAML::Node& root, const std::string& assignment);
 
 }  // namespace ternary

@@ -10,6 +10,8 @@
 #include <sstream>
 #include <vector>
 
+#include "common/atomic_file.h"
+
 namespace ternary {
 namespace {
 
@@ -23,12 +25,9 @@ void truncate_metrics(const std::string& path, int64_t last_step) {
     if (record.is_object() && record.value("step", int64_t{0}) <= last_step) kept.push_back(line);
   }
   in.close();
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    for (const auto& line : kept) out << line << "\n";
-  }
-  std::filesystem::rename(tmp, path);
+  std::string text;
+  for (const auto& line : kept) text += line + "\n";
+  write_file_atomic(path, text);
 }
 
 std::string duration(double seconds) {
@@ -43,7 +42,8 @@ std::string duration(double seconds) {
 
 TrainingProgress::TrainingProgress(const std::string& metrics_path, int64_t start_step, int64_t total_steps,
                                    int64_t log_every, std::ostream* log)
-    : log_(log),
+    : metrics_path_(metrics_path),
+      log_(log),
       terminal_(log == &std::cerr && ::isatty(STDERR_FILENO)),
       start_step_(start_step),
       total_steps_(total_steps),
@@ -55,11 +55,9 @@ TrainingProgress::TrainingProgress(const std::string& metrics_path, int64_t star
 }
 
 void TrainingProgress::on_step(const StepMetrics& m) {
-  metrics_ << nlohmann::json{{"step", m.step}, {"loss", m.loss}, {"lr", m.lr}, {"lambda", m.lambda},
-                             {"grad_norm", m.grad_norm}, {"tokens_per_s", m.tokens_per_second}}
-                  .dump()
-           << "\n";
-  metrics_.flush();
+  append_metrics(nlohmann::json{{"step", m.step}, {"loss", m.loss}, {"lr", m.lr}, {"lambda", m.lambda},
+                                {"grad_norm", m.grad_norm}, {"tokens_per_s", m.tokens_per_second}}
+                     .dump());
   if (!log_) return;
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time_).count();
   const double eta = elapsed / static_cast<double>(m.step - start_step_) * static_cast<double>(total_steps_ - m.step);
@@ -80,12 +78,17 @@ void TrainingProgress::on_step(const StepMetrics& m) {
 void TrainingProgress::on_eval(const EvalMetrics& m) {
   nlohmann::json record{{"step", m.step}, {"val_loss", m.val_loss}, {"val_ppl", std::exp(m.val_loss)}};
   if (!m.sample.empty()) record["sample"] = m.sample;
-  metrics_ << record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-  metrics_.flush();
+  append_metrics(record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   std::ostringstream text;
   text << "step " << m.step << ": val loss " << m.val_loss << ", perplexity " << std::exp(m.val_loss);
   if (!m.sample.empty()) text << "\n--- sample ---\n" << m.sample << "\n--------------";
   message(text.str());
+}
+
+void TrainingProgress::append_metrics(const std::string& json_line) {
+  metrics_ << json_line << "\n";
+  metrics_.flush();
+  if (!metrics_) throw std::runtime_error("cannot write metrics file " + metrics_path_ + " (disk full?)");
 }
 
 void TrainingProgress::message(const std::string& text) {

@@ -34,6 +34,9 @@ class TrainingProgress {
   void message(const std::string& text);  // a line for the user (ends the progress bar line first)
 
  private:
+  void append_metrics(const std::string& json_line);  // throws naming the file when the write fails
+
+  std::string metrics_path_;
   std::ofstream metrics_;
   std::ostream* log_;
   bool terminal_;

@@ -20,6 +20,7 @@ std::vector<int32_t> generate(LlamaModel& model, std::vector<int32_t> prompt, co
     std::vector<int64_t> context(prompt.begin() + start, prompt.end());
     const at::Tensor tokens = at::tensor(context, at::kLong).unsqueeze(0).to(device);
     at::Tensor logits = model->forward(tokens).select(1, -1).squeeze(0).to(at::kFloat).cpu();
+    if (options.vocab_limit > 0 && options.vocab_limit < logits.size(0)) logits = logits.slice(0, 0, options.vocab_limit);
     int64_t next;
     if (options.temperature == 0) {
       next = logits.argmax().item<int64_t>();

@@ -17,6 +17,7 @@ struct SamplingOptions {
   int64_t max_new_tokens = 200;
   double temperature = 0.8;  // 0 = greedy (argmax)
   int64_t top_k = 0;         // 0 = whole vocabulary
+  int64_t vocab_limit = 0;   // sample only ids below this (a model vocabulary can outgrow its tokenizer); 0 = all
 };
 
 // The prompt followed by up to max_new_tokens sampled ids. The context is cropped to the last

@@ -1,13 +1,16 @@
 // ternary-train: train or fine-tune a LLaMA-style model to ternary weights from a YAML config.
 //   ternary-train --config configs/llama_qat.yaml [--set optimizer.lr=3e-4 ...] [--dump-config]
 //   ternary-train --resume runs/llama_qat            (continues exactly where it stopped)
-// Exit codes: 0 done, 1 error (one line on stderr), 2 usage, 130 stopped by Ctrl-C (checkpoint written).
+//   ternary-train --config-keys                      (every config key, as docs/training.md lists them)
+// Exit codes: 0 done, 1 error (one line on stderr), 2 usage, 130 stopped by Ctrl-C (checkpoint
+// written).
 #include <c10/util/Exception.h>
 
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <csignal>
 #include <iostream>
+#include <memory>
 
 #include "train/trainer.h"
 
@@ -23,20 +26,24 @@ void on_interrupt(int signal) {
 int train(const std::string& config_path, const std::vector<std::string>& overrides, const std::string& resume,
           bool dump_config) {
   using namespace ternary;
-  std::string checkpoint;
+  std::unique_ptr<Checkpoint> checkpoint;  // read once: its config here, its state in the Trainer
   TrainConfig config;
-  if (!resume.empty()) checkpoint = find_checkpoint(resume);
+  if (!resume.empty()) checkpoint = std::make_unique<Checkpoint>(Checkpoint::open(find_checkpoint(resume)));
   if (!config_path.empty()) config = TrainConfig::from_file(config_path, overrides);
-  else config = TrainConfig::parse(read_checkpoint_config(checkpoint), checkpoint + "/config.yaml", overrides);
+  else config = TrainConfig::parse(checkpoint->config_yaml(), checkpoint->dir() + "/config.yaml", overrides);
   if (dump_config) {
     std::cout << config.to_yaml();
     return 0;
   }
   std::signal(SIGINT, on_interrupt);
   std::signal(SIGTERM, on_interrupt);
-  Trainer trainer(std::move(config), checkpoint);
+  Trainer trainer(std::move(config), checkpoint.get());
   const TrainResult result = trainer.run(&g_stop_requested);
   if (result.interrupted) return 130;
+  if (result.checkpoint.empty()) {
+    std::cerr << "done: the run had already finished at step " << result.step << "; nothing to train" << std::endl;
+    return 0;
+  }
   std::cerr << "done: " << result.step << " steps, val loss " << result.val_loss << ", checkpoint "
             << result.checkpoint << std::endl;
   return 0;
@@ -48,13 +55,22 @@ int main(int argc, char** argv) {
   CLI::App app{"ternary-train: quantization-aware training of LLaMA-style models to ternary weights"};
   std::string config_path, resume;
   std::vector<std::string> overrides;
-  bool dump_config = false;
+  bool dump_config = false, config_keys = false;
   app.add_option("-c,--config", config_path, "training config (YAML), e.g. configs/llama_qat.yaml");
   app.add_option("--set", overrides, "override a config key: section.key=value (repeatable)");
   app.add_option("--resume", resume, "continue from a checkpoint dir, or the newest checkpoint of an output dir");
   app.add_flag("--dump-config", dump_config, "print the resolved config and exit");
+  app.add_flag("--config-keys", config_keys, "print every config key (default, allowed values, meaning) and exit");
   app.set_version_flag("--version", std::string("ternary-train ") + TERNARY_ENGINE_VERSION);
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return e.get_exit_code() == 0 ? app.exit(e) : (app.exit(e), 2);
+  }
+  if (config_keys) {
+    std::cout << ternary::TrainConfig::keys_markdown();
+    return 0;
+  }
   if (config_path.empty() && resume.empty()) {
     std::cerr << "ternary-train: error: give --config FILE.yaml (e.g. configs/llama_qat.yaml) or --resume DIR"
               << std::endl;

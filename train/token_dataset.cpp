@@ -13,6 +13,9 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "common/atomic_file.h"
+#include "common/fnv1a.h"
+
 namespace ternary {
 namespace {
 
@@ -38,6 +41,8 @@ static_assert(sizeof(Header) == 112, "token file header layout");
 }
 
 std::string read_text(const std::string& path) {
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error)) fail(path, "is a directory, not a text file (check data.text_files)");
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(path, "cannot open the text file (check data.text_files)");
   std::stringstream text;
@@ -66,7 +71,10 @@ TokenDataset TokenDataset::open(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY);
   if (fd < 0) fail(path, "cannot open the tokenized data file");
   struct stat st {};
-  fstat(fd, &st);
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    fail(path, "is not a regular file (data.tokenized names a tokenized data file)");
+  }
   auto mapping = std::make_shared<Mapping>();
   mapping->size = static_cast<size_t>(st.st_size);
   if (mapping->size >= sizeof(Header)) mapping->data = mmap(nullptr, mapping->size, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -79,8 +87,30 @@ TokenDataset TokenDataset::open(const std::string& path) {
     fail(path, "tokenized data version " + std::to_string(h.version) + ", expected " + std::to_string(kVersion) +
                    "; delete it to rebuild");
   if (h.token_bytes != 2 && h.token_bytes != 4) fail(path, "bad token width; delete it to rebuild");
-  if (sizeof(Header) + (h.n_train + h.n_val) * h.token_bytes != mapping->size)
+  // Each count is bounded by the file before any arithmetic, so nothing can overflow.
+  const uint64_t capacity = (mapping->size - sizeof(Header)) / h.token_bytes;
+  if (h.n_train > capacity || h.n_val > capacity - h.n_train ||
+      sizeof(Header) + (h.n_train + h.n_val) * h.token_bytes != mapping->size)
     fail(path, "size does not match its header (truncated?); delete it to rebuild");
+  if (h.n_train < 2 || h.n_val < 2) fail(path, "holds too few tokens for a train/val split; delete it to rebuild");
+  if (h.vocab_size == 0 || h.vocab_size > (h.token_bytes == 2 ? 65536u : uint64_t{INT32_MAX}))
+    fail(path, "vocabulary size " + std::to_string(h.vocab_size) + " does not fit its " +
+                   std::to_string(h.token_bytes) + "-byte tokens; delete it to rebuild");
+  const uint64_t n_tokens = h.n_train + h.n_val;
+  const char* tokens = mapping->tokens();
+  for (uint64_t i = 0; i < n_tokens; ++i) {  // a token past the vocabulary would index out of the embedding
+    uint32_t token = 0;
+    if (h.token_bytes == 2) {
+      uint16_t t;
+      std::memcpy(&t, tokens + 2 * i, 2);
+      token = t;
+    } else {
+      std::memcpy(&token, tokens + 4 * i, 4);
+    }
+    if (token >= h.vocab_size)
+      fail(path, "token " + std::to_string(i) + " is id " + std::to_string(token) + ", outside its vocabulary of " +
+                     std::to_string(h.vocab_size) + " (corrupt); delete it to rebuild");
+  }
   TokenDataset d;
   d.mapping_ = std::move(mapping);
   d.path_ = path;
@@ -125,24 +155,16 @@ TokenDataset TokenDataset::prepare(const TokenDatasetOptions& options, const Tok
   h.n_val = static_cast<uint64_t>(n_val);
   h.fingerprint = fingerprint;
   std::strncpy(h.tokenizer_id, tokenizer.id().c_str(), sizeof h.tokenizer_id - 1);
-  const std::string temp = options.cache_path + ".tmp";
-  {
-    std::filesystem::create_directories(std::filesystem::absolute(options.cache_path).parent_path());
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    if (!out) fail(temp, "cannot write the tokenized data file");
-    out.write(reinterpret_cast<const char*>(&h), sizeof h);
-    for (int32_t t : tokens) {
-      if (h.token_bytes == 2) {
-        const auto v = static_cast<uint16_t>(t);
-        out.write(reinterpret_cast<const char*>(&v), 2);
-      } else {
-        out.write(reinterpret_cast<const char*>(&t), 4);
-      }
-    }
-    out.flush();
-    if (!out) fail(temp, "write failed (disk full?)");
+  std::filesystem::create_directories(std::filesystem::absolute(options.cache_path).parent_path());
+  AtomicFileWriter out(options.cache_path);
+  out.write(&h, sizeof h);
+  if (h.token_bytes == 2) {
+    const std::vector<uint16_t> narrow(tokens.begin(), tokens.end());
+    out.write(narrow.data(), narrow.size() * 2);
+  } else {
+    out.write(tokens.data(), tokens.size() * 4);
   }
-  std::filesystem::rename(temp, options.cache_path);
+  out.commit();
   return open(options.cache_path);
 }
 

@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include "train/tokenizer.h"
+#include "common/tokenizer.h"
 
 namespace ternary {
 
@@ -28,7 +28,8 @@ class TokenDataset {
   // Opens cache_path if it holds exactly these files tokenized by `tokenizer`, else rebuilds it
   // (written to a temporary file, then renamed, so a crash never leaves a half file behind).
   static TokenDataset prepare(const TokenDatasetOptions& options, const Tokenizer& tokenizer);
-  // Opens and validates a tokenized file; a corrupt or truncated one is a clear error.
+  // Opens and validates a tokenized file: every header field against the file size (overflow-safe)
+  // and every token against the vocabulary; a corrupt or truncated one is a clear error.
   static TokenDataset open(const std::string& path);
 
   int64_t train_tokens() const { return n_train_; }

@@ -2,240 +2,270 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include <algorithm>
 #include <fstream>
-#include <sstream>
+#include <limits>
+#include <thread>
 
 #include "quantizers/presets.h"
 #include "quantizers/yaml_reader.h"
 #include "train/config_overrides.h"
+#include "train/config_schema.h"
 
 namespace ternary {
 namespace {
 
-// One `section:` map of the config: checks its keys, then reads each optional key into its field.
-class Section {
- public:
-  Section(const YamlReader& reader, const YAML::Node& root, const std::string& name, std::vector<std::string> keys)
-      : reader_(reader), name_(name), node_(root[name]) {
-    if (!node_) return;
-    if (!node_.IsMap()) reader_.fail(node_, "'" + name + "' must be a map of keys");
-    reader_.check_keys(node_, keys, name);
-  }
+constexpr int64_t kNoMax = std::numeric_limits<int64_t>::max();
+constexpr double kInf = std::numeric_limits<double>::infinity();
 
-  // The key's node, or an undefined (false) node when the section or key is absent.
-  YAML::Node get(const char* key) const { return node_ ? node_[key] : YAML::Node(YAML::NodeType::Undefined); }
-  // "file:line: section.key: message", at the key's line (or the section's when it is absent).
-  [[noreturn]] void fail(const char* key, const std::string& message) const {
-    fail_at(key, name_ + "." + key + ": " + message);
-  }
-  [[noreturn]] void fail_at(const char* key, const std::string& whole_message) const {
-    const YAML::Node at = get(key);
-    reader_.fail(at ? at : node_, whole_message);
-  }
+// `threads` beyond this is a typo, not a machine: OpenMP would try to start them all.
+int64_t max_threads() { return 4 * std::max<int64_t>(1, std::thread::hardware_concurrency()); }
 
-  void integer(const char* key, int64_t& field, int64_t min) const {
-    if (const auto n = get(key)) field = reader_.scalar<int64_t>(n, key, "an integer");
-    if (field < min) fail(key, "must be >= " + std::to_string(min) + ", got " + std::to_string(field));
-  }
-  void number(const char* key, double& field, double min, double max) const {
-    if (const auto n = get(key)) field = reader_.scalar<double>(n, key, "a number");
-    if (!(field >= min && field <= max)) {
-      std::ostringstream range;
-      range << "must be in [" << min << ", " << max << "], got " << field;
-      fail(key, range.str());
-    }
-  }
-  void text(const char* key, std::string& field) const {
-    if (const auto n = get(key)) field = reader_.scalar<std::string>(n, key, "a string");
-  }
-  void flag(const char* key, bool& field) const {
-    if (const auto n = get(key)) field = reader_.scalar<bool>(n, key, "true or false");
-  }
-  void one_of(const char* key, std::string& field, const std::vector<std::string>& options) const {
-    text(key, field);
-    if (std::find(options.begin(), options.end(), field) != options.end()) return;
-    std::string names;
-    for (const auto& o : options) names += (names.empty() ? "" : ", ") + o;
-    fail(key, "unknown value '" + field + "' (expected one of: " + names + ")");
-  }
-  // `auto` (kept as 0) or an integer >= 1.
-  void integer_or_auto(const char* key, int64_t& field) const {
-    const auto n = get(key);
-    if (n && n.IsScalar() && n.Scalar() == "auto") field = 0;
-    else if (n) integer(key, field, 1);
-  }
-
-  const YAML::Node& node() const { return node_; }
-
- private:
-  const YamlReader& reader_;
-  std::string name_;
-  YAML::Node node_;
-};
-
-const std::vector<std::string> kSections = {"model", "quantization", "optimizer", "schedule", "training", "eval",
-                                            "checkpoint", "data", "init", "distillation", "seed", "threads",
-                                            "device", "output_dir"};
-
-void parse_model(const YamlReader& r, const YAML::Node& root, TrainConfig& c) {
-  const Section s(r, root, "model", {"variant", "vocab_size", "dim", "n_layers", "n_heads", "n_kv_heads",
-                                     "ffn_dim", "rope_theta", "norm_eps", "max_seq_len", "tie_embeddings"});
-  LlamaConfig& m = c.model;
-  m.vocab_size = 0;
-  m.max_seq_len = 0;
-  std::string variant = to_string(m.variant);
-  s.one_of("variant", variant, {"llama", "bitnet"});
-  m.variant = variant == "bitnet" ? LlamaVariant::kBitNet : LlamaVariant::kLlama;
-  s.integer_or_auto("vocab_size", m.vocab_size);
-  s.integer("dim", m.dim, 1);
-  s.integer("n_layers", m.n_layers, 1);
-  s.integer("n_heads", m.n_heads, 1);
-  m.n_kv_heads = m.n_heads;
-  s.integer("n_kv_heads", m.n_kv_heads, 1);
-  s.integer("ffn_dim", m.ffn_dim, 1);
-  s.number("rope_theta", m.rope_theta, 1e-9, 1e12);
-  s.number("norm_eps", m.norm_eps, 1e-12, 1.0);
-  s.integer_or_auto("max_seq_len", m.max_seq_len);
-  s.flag("tie_embeddings", m.tie_embeddings);
-  if (m.max_seq_len == 0) m.max_seq_len = c.training.seq_len;
-  if (c.training.seq_len > m.max_seq_len)
-    s.fail("max_seq_len", "is " + std::to_string(m.max_seq_len) + " but training.seq_len is " +
-                              std::to_string(c.training.seq_len) + "; raise max_seq_len or lower seq_len");
-  LlamaConfig check = m;
-  if (check.vocab_size == 0) check.vocab_size = 1;
-  try {
-    check.validate();
-  } catch (const std::invalid_argument& e) {
-    // The message starts with the field it is about ("n_heads (6) must divide dim (256)").
-    const std::string message = e.what();
-    s.fail_at(message.substr(0, message.find(' ')).c_str(), "model." + message);
-  }
+// The model section's defaults as a config sees them: vocabulary and context follow the data.
+LlamaConfig model_defaults() {
+  LlamaConfig m;
+  m.vocab_size = 0;   // auto: the tokenizer's
+  m.max_seq_len = 0;  // auto: training.seq_len
+  return m;
 }
 
-void parse_quantization(const YamlReader& r, const YAML::Node& root, QuantizationConfig& q) {
-  const Section s(r, root, "quantization", {"preset", "recipe", "rules", "warmup_steps"});
-  s.integer("warmup_steps", q.warmup_steps, 0);
-  const int given = !!s.get("preset") + !!s.get("recipe") + !!s.get("rules");
-  if (given > 1) r.fail(s.node(), "quantization: give one of 'preset', 'recipe' (a file) or 'rules' (inline)");
-  if (s.get("preset")) {
-    s.text("preset", q.preset);
-    if (q.preset != "none") {
-      try {
-        find_preset(q.preset);
-      } catch (const std::invalid_argument& e) {
-        s.fail("preset", std::string(e.what()) + " or none");
-      }
-    }
-  }
-  YAML::Node rules;
-  std::string rules_source = r.source();  // inline rules: lines of the config file
-  if (const auto inline_rules = s.get("rules")) {
-    rules.reset(inline_rules);
-  } else if (s.get("recipe")) {
-    s.text("recipe", rules_source);
-    std::ifstream in(rules_source);
-    if (!in) s.fail("recipe", "cannot open recipe file '" + rules_source + "' (check the path)");
-    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    rules.reset(YamlReader(rules_source).load(text));
-  }
-  if (s.get("rules") || s.get("recipe")) {
-    if (rules.IsMap() && rules["rules"]) rules.reset(rules["rules"]);  // reset rebinds; = would overwrite
-    Recipe::from_yaml_node(rules, rules_source);  // validates, errors name the rule's file and line
-    q.rules_yaml = YAML::Dump(rules);
-  }
+const ConfigSchema<LlamaConfig>& model_schema() {
+  static const ConfigSchema<LlamaConfig> schema = [] {
+    ConfigSchema<LlamaConfig> s("model");
+    s.choice("variant", &LlamaConfig::variant, named({LlamaVariant::kLlama, LlamaVariant::kBitNet}),
+             "`llama` (RMSNorm, SwiGLU) or `bitnet` (adds SubLN before o_proj/down_proj, ReLU² MLP)")
+        .integer_or_auto("vocab_size", &LlamaConfig::vocab_size, 1, "`auto` = the tokenizer's vocabulary")
+        .integer("dim", &LlamaConfig::dim, 1, kNoMax, "hidden size (a multiple of 256 to export)")
+        .integer("n_layers", &LlamaConfig::n_layers, 1, kNoMax, "decoder layers")
+        .integer("n_heads", &LlamaConfig::n_heads, 1, kNoMax, "must divide `dim`; `dim/n_heads` even (RoPE)")
+        .integer("n_kv_heads", &LlamaConfig::n_kv_heads, 1, kNoMax,
+                 "default `n_heads`; grouped-query attention when smaller; must divide `n_heads`")
+        .integer("ffn_dim", &LlamaConfig::ffn_dim, 1, kNoMax, "MLP width")
+        .number("rope_theta", &LlamaConfig::rope_theta, 1e-9, 1e12, "RoPE base")
+        .number("norm_eps", &LlamaConfig::norm_eps, 1e-12, 1.0, "RMSNorm ε")
+        .integer_or_auto("max_seq_len", &LlamaConfig::max_seq_len, 1, "`auto` = `training.seq_len`; must be ≥ it")
+        .flag("tie_embeddings", &LlamaConfig::tie_embeddings,
+              "lm_head shares the embedding (then lm_head must stay full precision)")
+        .check([](const SectionNode& s, LlamaConfig& m) {
+          if (!s.has("n_kv_heads")) m.n_kv_heads = m.n_heads;
+        });
+    return s;
+  }();
+  return schema;
 }
 
-void parse_schedule(const YamlReader& r, const YAML::Node& root, ScheduleConfig& c) {
-  const Section s(r, root, "schedule", {"warmup_steps", "decay_steps", "min_lr_ratio"});
-  s.integer("warmup_steps", c.warmup_steps, 0);
-  s.integer("decay_steps", c.decay_steps, 0);
-  s.number("min_lr_ratio", c.min_lr_ratio, 0.0, 1.0);
+// preset, recipe and rules are three spellings of one choice: at most one may be given.
+void require_one_recipe_source(const SectionNode& s) {
+  if (s.has("preset") + s.has("recipe") + s.has("rules") > 1)
+    s.reader().fail(s.node(), "quantization: give one of 'preset', 'recipe' (a file) or 'rules' (inline)");
 }
 
-void parse_training(const YamlReader& r, const YAML::Node& root, TrainingConfig& c) {
-  const Section s(r, root, "training", {"steps", "batch_size", "seq_len", "grad_accum", "grad_clip", "autocast"});
-  s.integer("steps", c.steps, 1);
-  s.integer("batch_size", c.batch_size, 1);
-  s.integer("seq_len", c.seq_len, 1);
-  s.integer("grad_accum", c.grad_accum, 1);
-  s.number("grad_clip", c.grad_clip, 0.0, 1e30);
-  s.one_of("autocast", c.autocast, {"none", "bf16"});
+// Validates the rules (errors name the rule's file and line) and keeps them as YAML text.
+void keep_rules(YAML::Node rules, const std::string& source, QuantizationConfig& q) {
+  if (rules.IsMap() && rules["rules"]) rules.reset(rules["rules"]);  // reset rebinds; = would overwrite
+  Recipe::from_yaml_node(rules, source);
+  q.rules_yaml = YAML::Dump(rules);
 }
 
-void parse_eval(const YamlReader& r, const YAML::Node& root, EvalConfig& c) {
-  const Section s(r, root, "eval", {"every", "batches", "log_every", "sample_tokens", "sample_prompt",
-                                    "temperature", "top_k"});
-  s.integer("every", c.every, 0);
-  s.integer("batches", c.batches, 1);
-  s.integer("log_every", c.log_every, 1);
-  s.integer("sample_tokens", c.sample_tokens, 0);
-  s.text("sample_prompt", c.sample_prompt);
-  s.number("temperature", c.temperature, 0.0, 100.0);
-  s.integer("top_k", c.top_k, 0);
+const ConfigSchema<QuantizationConfig>& quantization_schema() {
+  using Q = QuantizationConfig;
+  using Key = ConfigSchema<Q>::Key;
+  static const ConfigSchema<Q> schema = [] {
+    ConfigSchema<Q> s("quantization");
+    s.custom(Key{"preset", "a preset for every linear except embeddings and lm_head; `none` = full precision",
+                 "a preset name ([quantizers.md](quantizers.md)) or none",
+                 [](const SectionNode& s, Q& q) {
+                   require_one_recipe_source(s);
+                   q.preset = s.reader().scalar<std::string>(s.get("preset"), "preset", "a preset name");
+                   try {
+                     Recipe::from_preset(q.preset);
+                   } catch (const ConfigError& e) {
+                     s.fail("preset", e.what());
+                   }
+                 },
+                 [](YAML::Emitter& e, const Q& q) {
+                   if (!q.rules_yaml.empty()) return false;  // the rules stand in for the preset
+                   e << YAML::Key << "preset" << YAML::Value << q.preset;
+                   return true;
+                 },
+                 [](const Q& q) { return q.preset; }})
+        .custom(Key{"recipe", "a recipe file; dumped configs carry its rules inline", "a path",
+                    [](const SectionNode& s, Q& q) {
+                      require_one_recipe_source(s);
+                      const auto path = s.reader().scalar<std::string>(s.get("recipe"), "recipe", "a path");
+                      std::ifstream in(path);
+                      if (!in) s.fail("recipe", "cannot open recipe file '" + path + "' (check the path)");
+                      const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+                      keep_rules(YamlReader(path).load(text), path, q);
+                    },
+                    [](YAML::Emitter&, const Q&) { return false; },
+                    [](const Q&) { return std::string("—"); }})
+        .custom(Key{"rules", "inline recipe rules ([quantizers.md](quantizers.md))", "a list of rules",
+                    [](const SectionNode& s, Q& q) {
+                      require_one_recipe_source(s);
+                      keep_rules(s.get("rules"), s.reader().source(), q);
+                    },
+                    [](YAML::Emitter& e, const Q& q) {
+                      if (q.rules_yaml.empty()) return false;
+                      e << YAML::Key << "rules" << YAML::Value << YAML::Load(q.rules_yaml);
+                      return true;
+                    },
+                    [](const Q&) { return std::string("—"); }})
+        .integer("warmup_steps", &Q::warmup_steps, 0, kNoMax,
+                 "λ ramps 0→1 over these steps: `x + λ(q(x) − x)` (fine-tuning a full-precision model)");
+    return s;
+  }();
+  return schema;
 }
 
-void parse_checkpoint(const YamlReader& r, const YAML::Node& root, CheckpointConfig& c) {
-  const Section s(r, root, "checkpoint", {"every", "keep_last", "keep_best"});
-  s.integer("every", c.every, 0);
-  s.integer("keep_last", c.keep_last, 1);
-  s.flag("keep_best", c.keep_best);
+const ConfigSchema<ScheduleConfig>& schedule_schema() {
+  static const ConfigSchema<ScheduleConfig> schema = [] {
+    ConfigSchema<ScheduleConfig> s("schedule");
+    s.integer("warmup_steps", &ScheduleConfig::warmup_steps, 0, kNoMax, "linear lr warm-up")
+        .integer("decay_steps", &ScheduleConfig::decay_steps, 0, kNoMax, "cosine decay ends here (0 = `training.steps`)")
+        .number("min_lr_ratio", &ScheduleConfig::min_lr_ratio, 0.0, 1.0, "lr floor as a fraction of `optimizer.lr`");
+    return s;
+  }();
+  return schema;
 }
 
-void parse_data(const YamlReader& r, const YAML::Node& root, DataConfig& c) {
-  const Section s(r, root, "data", {"text_files", "tokenized", "tokenizer", "tokenizer_model", "cache",
-                                    "val_fraction"});
-  if (const auto files = s.get("text_files")) {
-    c.text_files.clear();
-    if (files.IsScalar()) c.text_files.push_back(r.scalar<std::string>(files, "text_files", "a path"));
-    else if (files.IsSequence())
-      for (const auto& f : files) c.text_files.push_back(r.scalar<std::string>(f, "text_files", "a path"));
-    else s.fail("text_files", "must be a path or a list of paths");
-  }
-  s.text("tokenized", c.tokenized);
-  if (c.text_files.empty() && c.tokenized.empty()) s.fail("text_files", "give at least one text file, or 'tokenized'");
-  s.one_of("tokenizer", c.tokenizer, {"bytes", "sentencepiece"});
-  s.text("tokenizer_model", c.tokenizer_model);
-  if (c.tokenizer == "sentencepiece" && c.tokenizer_model.empty())
-    s.fail("tokenizer", "sentencepiece needs data.tokenizer_model: path/to/tokenizer.model");
-  s.text("cache", c.cache);
-  s.number("val_fraction", c.val_fraction, 1e-6, 0.5);
+const ConfigSchema<TrainingConfig>& training_schema() {
+  static const ConfigSchema<TrainingConfig> schema = [] {
+    ConfigSchema<TrainingConfig> s("training");
+    s.integer("steps", &TrainingConfig::steps, 1, kNoMax, "optimizer steps")
+        .integer("batch_size", &TrainingConfig::batch_size, 1, kNoMax, "sequences per micro-batch")
+        .integer("seq_len", &TrainingConfig::seq_len, 1, kNoMax, "tokens per sequence")
+        .integer("grad_accum", &TrainingConfig::grad_accum, 1, kNoMax, "micro-batches per optimizer step")
+        .number("grad_clip", &TrainingConfig::grad_clip, 0.0, kInf, "max global gradient norm (0 = off)")
+        .choice("autocast", &TrainingConfig::autocast, named({Autocast::kNone, Autocast::kBf16}),
+                "`bf16`: the training forward under LibTorch autocast (bf16 matmuls; weights, gradients, optimizer "
+                "state and eval stay fp32)");
+    return s;
+  }();
+  return schema;
 }
 
-void parse_init(const YamlReader& r, const YAML::Node& root, InitConfig& c) {
-  const Section s(r, root, "init", {"from", "path"});
-  s.one_of("from", c.from, {"scratch", "checkpoint", "hf"});
-  s.text("path", c.path);
-  if (c.from != "scratch" && c.path.empty()) s.fail("path", "init.from: " + c.from + " needs init.path: DIR");
+const ConfigSchema<EvalConfig>& eval_schema() {
+  static const ConfigSchema<EvalConfig> schema = [] {
+    ConfigSchema<EvalConfig> s("eval");
+    s.integer("every", &EvalConfig::every, 0, kNoMax, "val loss/perplexity every N steps and at the end (0 = the end)")
+        .integer("batches", &EvalConfig::batches, 1, kNoMax, "fixed val windows of batch_size × seq_len")
+        .integer("log_every", &EvalConfig::log_every, 1, kNoMax,
+                 "a progress line every N steps when stderr is not a terminal (on a terminal: a live bar)")
+        .integer("sample_tokens", &EvalConfig::sample_tokens, 0, kNoMax, "a sample at each eval (0 = none)")
+        .text("sample_prompt", &EvalConfig::sample_prompt, "the sample's prompt", /*quoted=*/true)
+        .number("temperature", &EvalConfig::temperature, 0.0, 100.0, "sampling temperature (0 = greedy)")
+        .integer("top_k", &EvalConfig::top_k, 0, kNoMax, "sample among the k most likely (0 = all)");
+    return s;
+  }();
+  return schema;
 }
 
-void parse_distillation(const YamlReader& r, const YAML::Node& root, DistillationConfig& c) {
-  const Section s(r, root, "distillation", {"teacher", "teacher_from", "weight", "temperature"});
-  s.text("teacher", c.teacher);
-  s.one_of("teacher_from", c.teacher_from, {"checkpoint", "hf"});
-  s.number("weight", c.weight, 0.0, 1.0);
-  s.number("temperature", c.temperature, 1e-3, 100.0);
+const ConfigSchema<CheckpointConfig>& checkpoint_schema() {
+  static const ConfigSchema<CheckpointConfig> schema = [] {
+    ConfigSchema<CheckpointConfig> s("checkpoint");
+    s.integer("every", &CheckpointConfig::every, 0, kNoMax, "steps between checkpoints; also at the end and on Ctrl-C")
+        .integer("keep_last", &CheckpointConfig::keep_last, 1, kNoMax, "step checkpoints kept")
+        .flag("keep_best", &CheckpointConfig::keep_best, "also keep `best/`, the lowest val loss");
+    return s;
+  }();
+  return schema;
 }
 
-void parse_top_level(const YamlReader& r, const YAML::Node& root, TrainConfig& c) {
-  auto read = [&](const char* key, auto& field, const char* type) {
-    if (const auto n = root[key]) field = r.scalar<std::decay_t<decltype(field)>>(n, key, type);
-  };
-  read("seed", c.seed, "an integer");
-  read("threads", c.threads, "an integer");
-  if (c.threads < 0) r.fail(root["threads"], "'threads' must be >= 0 (0 = LibTorch's default)");
-  read("device", c.device, "a string");
-  if (c.device != "cpu" && c.device != "cuda")
-    r.fail(root["device"], "unknown device '" + c.device + "' (expected cpu or cuda)");
-  read("output_dir", c.output_dir, "a path");
-  if (c.output_dir.empty()) r.fail(root["output_dir"], "'output_dir' must not be empty");
+const ConfigSchema<DataConfig>& data_schema() {
+  static const ConfigSchema<DataConfig> schema = [] {
+    ConfigSchema<DataConfig> s("data");
+    s.paths("text_files", &DataConfig::text_files, "text files, tokenized once into `data.cache`")
+        .text("tokenized", &DataConfig::tokenized, "a pre-tokenized `TTOKENS1` file instead of text files")
+        .choice("tokenizer", &DataConfig::tokenizer, named({TokenizerKind::kBytes, TokenizerKind::kSentencePiece}),
+                "`bytes` (256 ids) or `sentencepiece` with `tokenizer_model`")
+        .text("tokenizer_model", &DataConfig::tokenizer_model, "the SentencePiece `tokenizer.model`")
+        .text("cache", &DataConfig::cache,
+              "tokenized cache (empty = `<output_dir>/tokens.bin`); rebuilt when sources or tokenizer change")
+        .number("val_fraction", &DataConfig::val_fraction, 1e-6, 0.5, "the tail of the corpus held out for validation")
+        .check([](const SectionNode& s, DataConfig& c) {
+          if (c.text_files.empty() && c.tokenized.empty())
+            s.fail("text_files", "give at least one text file, or 'tokenized'");
+          if (c.tokenizer == TokenizerKind::kSentencePiece && c.tokenizer_model.empty())
+            s.fail("tokenizer", "sentencepiece needs data.tokenizer_model: path/to/tokenizer.model");
+        });
+    return s;
+  }();
+  return schema;
+}
+
+const ConfigSchema<InitConfig>& init_schema() {
+  static const ConfigSchema<InitConfig> schema = [] {
+    ConfigSchema<InitConfig> s("init");
+    s.choice("from", &InitConfig::from, named({ModelSource::kScratch, ModelSource::kCheckpoint, ModelSource::kHf}),
+             "`checkpoint`: weights of a ternary-train checkpoint (shape from its config, quantizers re-initialised "
+             "under this run's recipe); `hf`: a Hugging Face LLaMA dir (`config.json` + safetensors)")
+        .text("path", &InitConfig::path, "the checkpoint or Hugging Face directory")
+        .check([](const SectionNode& s, InitConfig& c) {
+          if (c.from != ModelSource::kScratch && c.path.empty())
+            s.fail("path", std::string("init.from: ") + to_string(c.from) + " needs init.path: DIR");
+        });
+    return s;
+  }();
+  return schema;
+}
+
+const ConfigSchema<DistillationConfig>& distillation_schema() {
+  static const ConfigSchema<DistillationConfig> schema = [] {
+    ConfigSchema<DistillationConfig> s("distillation");
+    s.text("teacher", &DistillationConfig::teacher, "teacher checkpoint or HF dir (empty = no distillation)")
+        .choice("teacher_from", &DistillationConfig::teacher_from, named({ModelSource::kCheckpoint, ModelSource::kHf}),
+                "what `teacher` is; same vocabulary as the student")
+        .number("weight", &DistillationConfig::weight, 0.0, 1.0, "loss = (1−w)·CE + w·T²·KL(teacher ‖ student)")
+        .number("temperature", &DistillationConfig::temperature, 1e-3, 100.0, "T of the KL term");
+    return s;
+  }();
+  return schema;
+}
+
+const ConfigSchema<TrainConfig>& top_level_schema() {
+  static const ConfigSchema<TrainConfig> schema = [] {
+    ConfigSchema<TrainConfig> s("");
+    s.integer("seed", &TrainConfig::seed, std::numeric_limits<int64_t>::min(), kNoMax, "initialisation and data order")
+        .integer("threads", &TrainConfig::threads, 0, kNoMax,
+                 "0 = LibTorch's default; at most 4 × the hardware threads")
+        .choice("device", &TrainConfig::device, named({Device::kCpu, Device::kCuda}),
+                "`cuda` needs a CUDA build of LibTorch and a GPU ([cuda.md](cuda.md))")
+        .text("output_dir", &TrainConfig::output_dir,
+              "a fresh run refuses a directory that already has checkpoints (use `--resume`)", false,
+              /*allow_empty=*/false)
+        .check([](const SectionNode& s, TrainConfig& c) {
+          if (c.threads > max_threads())
+            s.fail("threads", "must be at most " + std::to_string(max_threads()) + " (4 x this machine's " +
+                                  std::to_string(max_threads() / 4) + " hardware threads), got " +
+                                  std::to_string(c.threads));
+        });
+    return s;
+  }();
+  return schema;
+}
+
+std::vector<std::string> section_names() {
+  std::vector<std::string> names = {"model", "quantization", "optimizer", "schedule", "training", "eval",
+                                    "checkpoint", "data", "init", "distillation"};
+  for (const auto& k : top_level_schema().keys()) names.push_back(k.name);
+  return names;
 }
 
 }  // namespace
 
+const char* to_string(Autocast a) { return a == Autocast::kBf16 ? "bf16" : "none"; }
+
+const char* to_string(ModelSource source) {
+  switch (source) {
+    case ModelSource::kScratch: return "scratch";
+    case ModelSource::kCheckpoint: return "checkpoint";
+    case ModelSource::kHf: return "hf";
+  }
+  return "?";
+}
+
 Recipe QuantizationConfig::recipe() const {
   if (!rules_yaml.empty()) return Recipe::from_yaml_node(YAML::Load(rules_yaml), "quantization.rules");
-  if (preset == "none") return Recipe{};
   return Recipe::from_preset(preset);
 }
 
@@ -246,89 +276,82 @@ TrainConfig TrainConfig::parse(const std::string& yaml_text, const std::string& 
   if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
   if (!root.IsMap()) reader.fail(root, "a training config must be a map of sections (model:, optimizer:, ...)");
   for (const auto& assignment : overrides) apply_override(root, assignment);
-  reader.check_keys(root, kSections, "the training config");
+  reader.check_keys(root, section_names(), "the training config");
 
   TrainConfig c;
-  parse_training(reader, root, c.training);  // before model: max_seq_len defaults to seq_len
-  parse_model(reader, root, c);
-  parse_quantization(reader, root, c.quantization);
-  if (const auto opt = root["optimizer"]) c.optimizer = OptimizerConfig::from_yaml(opt, reader);
-  parse_schedule(reader, root, c.schedule);
-  parse_eval(reader, root, c.eval);
-  parse_checkpoint(reader, root, c.checkpoint);
-  parse_data(reader, root, c.data);
-  parse_init(reader, root, c.init);
-  parse_distillation(reader, root, c.distillation);
-  parse_top_level(reader, root, c);
+  training_schema().parse(reader, root, c.training);
+  c.model = model_defaults();
+  model_schema().parse(reader, root, c.model);
+  const SectionNode model(reader, root, "model");
+  if (c.model.max_seq_len == 0) c.model.max_seq_len = c.training.seq_len;
+  if (c.training.seq_len > c.model.max_seq_len)
+    model.fail("max_seq_len", "is " + std::to_string(c.model.max_seq_len) + " but training.seq_len is " +
+                                  std::to_string(c.training.seq_len) + "; raise max_seq_len or lower seq_len");
+  LlamaConfig check = c.model;
+  if (check.vocab_size == 0) check.vocab_size = 1;
+  try {
+    check.validate();
+  } catch (const FieldError& e) {
+    model.fail_at(e.field(), std::string("model.") + e.what());
+  }
+  quantization_schema().parse(reader, root, c.quantization);
+  c.optimizer = OptimizerConfig::from_config(root, reader);
+  schedule_schema().parse(reader, root, c.schedule);
+  eval_schema().parse(reader, root, c.eval);
+  checkpoint_schema().parse(reader, root, c.checkpoint);
+  data_schema().parse(reader, root, c.data);
+  init_schema().parse(reader, root, c.init);
+  distillation_schema().parse(reader, root, c.distillation);
+  top_level_schema().parse(reader, root, c);
   return c;
 }
 
 TrainConfig TrainConfig::from_file(const std::string& path, const std::vector<std::string>& overrides) {
   std::ifstream in(path);
-  if (!in) throw RecipeError(path + ": cannot open the config file (check the path)");
+  if (!in) throw ConfigError(path + ": cannot open the config file (check the path)");
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw ConfigError(path + ": cannot read the config file (is it a directory?)");
   return parse(text, path, overrides);
 }
 
 std::string TrainConfig::to_yaml() const {
   YAML::Emitter out;
   out << YAML::BeginMap;
-  auto section = [&](const char* name) { out << YAML::Key << name << YAML::Value << YAML::BeginMap; };
-  auto end = [&] { out << YAML::EndMap; };
-  auto kv = [&](const char* key, const auto& value) {
-    out << YAML::Key << key << YAML::Value;
-    if constexpr (std::is_floating_point_v<std::decay_t<decltype(value)>>) out << yaml_number(value);
-    else out << value;
+  auto section = [&](const auto& schema, const auto& value) {
+    out << YAML::Key << schema.section() << YAML::Value << YAML::BeginMap;
+    schema.dump(out, value);
+    out << YAML::EndMap;
   };
-
-  section("model");
-  kv("variant", to_string(model.variant));
-  if (model.vocab_size == 0) kv("vocab_size", "auto");
-  else kv("vocab_size", model.vocab_size);
-  kv("dim", model.dim), kv("n_layers", model.n_layers), kv("n_heads", model.n_heads);
-  kv("n_kv_heads", model.n_kv_heads), kv("ffn_dim", model.ffn_dim), kv("rope_theta", model.rope_theta);
-  kv("norm_eps", model.norm_eps), kv("max_seq_len", model.max_seq_len), kv("tie_embeddings", model.tie_embeddings);
-  end();
-  section("quantization");
-  if (quantization.rules_yaml.empty()) kv("preset", quantization.preset);
-  else kv("rules", YAML::Load(quantization.rules_yaml));
-  kv("warmup_steps", quantization.warmup_steps);
-  end();
-  section("optimizer");
-  optimizer.to_yaml(out);
-  end();
-  section("schedule");
-  kv("warmup_steps", schedule.warmup_steps), kv("decay_steps", schedule.decay_steps);
-  kv("min_lr_ratio", schedule.min_lr_ratio);
-  end();
-  section("training");
-  kv("steps", training.steps), kv("batch_size", training.batch_size), kv("seq_len", training.seq_len);
-  kv("grad_accum", training.grad_accum), kv("grad_clip", training.grad_clip), kv("autocast", training.autocast);
-  end();
-  section("eval");
-  kv("every", eval.every), kv("batches", eval.batches), kv("log_every", eval.log_every);
-  kv("sample_tokens", eval.sample_tokens);
-  out << YAML::Key << "sample_prompt" << YAML::Value << YAML::DoubleQuoted << eval.sample_prompt;
-  kv("temperature", eval.temperature), kv("top_k", eval.top_k);
-  end();
-  section("checkpoint");
-  kv("every", checkpoint.every), kv("keep_last", checkpoint.keep_last), kv("keep_best", checkpoint.keep_best);
-  end();
-  section("data");
-  out << YAML::Key << "text_files" << YAML::Value << YAML::Flow << data.text_files;
-  kv("tokenized", data.tokenized), kv("tokenizer", data.tokenizer), kv("tokenizer_model", data.tokenizer_model);
-  kv("cache", data.cache), kv("val_fraction", data.val_fraction);
-  end();
-  section("init");
-  kv("from", init.from), kv("path", init.path);
-  end();
-  section("distillation");
-  kv("teacher", distillation.teacher), kv("teacher_from", distillation.teacher_from);
-  kv("weight", distillation.weight), kv("temperature", distillation.temperature);
-  end();
-  kv("seed", seed), kv("threads", threads), kv("device", device), kv("output_dir", output_dir);
+  section(model_schema(), model);
+  section(quantization_schema(), quantization);
+  section(OptimizerConfig::schema(), optimizer);
+  section(schedule_schema(), schedule);
+  section(training_schema(), training);
+  section(eval_schema(), eval);
+  section(checkpoint_schema(), checkpoint);
+  section(data_schema(), data);
+  section(init_schema(), init);
+  section(distillation_schema(), distillation);
+  top_level_schema().dump(out, *this);
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
+}
+
+std::string TrainConfig::keys_markdown() {
+  const TrainConfig defaults;
+  std::string table = "| key | default | allowed | meaning |\n| --- | --- | --- | --- |\n";
+  table += model_schema().markdown_rows(model_defaults());
+  table += quantization_schema().markdown_rows(defaults.quantization);
+  table += OptimizerConfig::schema().markdown_rows(defaults.optimizer);
+  table += schedule_schema().markdown_rows(defaults.schedule);
+  table += training_schema().markdown_rows(defaults.training);
+  table += eval_schema().markdown_rows(defaults.eval);
+  table += checkpoint_schema().markdown_rows(defaults.checkpoint);
+  table += data_schema().markdown_rows(defaults.data);
+  table += init_schema().markdown_rows(defaults.init);
+  table += distillation_schema().markdown_rows(defaults.distillation);
+  table += top_level_schema().markdown_rows(defaults);
+  return table;
 }
 
 }  // namespace ternary

@@ -1,15 +1,20 @@
 // The training config of `ternary-train`: every option in one place, with its default.
 // Resolution order: these defaults < the YAML file < `--set section.key=value` overrides.
-// Unknown keys, wrong types and impossible shapes are RecipeErrors naming file, line and key
-// ("configs/x.yaml:7: unknown key 'dimm' in model (expected one of: ...)"); a bad --set value
-// names the override instead. `to_yaml()` prints the resolved config (--dump-config, checkpoints),
-// and parsing that text gives the same config back. Keys and defaults: docs/training.md.
+// Each section declares its keys once (train/config_schema.h): parse, to_yaml and the key table
+// of docs/training.md come from that one list. Unknown keys, wrong types, non-finite numbers and
+// impossible shapes are ConfigErrors naming file, line and key ("configs/x.yaml:7: unknown key
+// 'dimm' in model (expected one of: ...)"); a bad --set value names the override instead.
+// `to_yaml()` prints the resolved config (--dump-config, checkpoints), and parsing that text
+// gives the same config back.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "common/config_error.h"
+#include "common/device.h"
+#include "common/tokenizer.h"
 #include "models/llama_config.h"
 #include "quantizers/recipe.h"
 #include "train/optimizer_config.h"
@@ -21,13 +26,18 @@ struct QuantizationConfig {
   std::string rules_yaml;              // an explicit recipe (inline `rules:` or a `recipe:` file), as YAML text
   int64_t warmup_steps = 0;            // λ ramps 0 -> 1 over these steps (fine-tuning); 0 = fully quantized
   Recipe recipe() const;               // the rules when given, else the preset's recipe
+  bool operator==(const QuantizationConfig&) const = default;
 };
 
 struct ScheduleConfig {
   int64_t warmup_steps = 100;  // linear lr warm-up
   int64_t decay_steps = 0;     // cosine decay ends here; 0 = training.steps
   double min_lr_ratio = 0.1;   // lr floor as a fraction of optimizer.lr
+  bool operator==(const ScheduleConfig&) const = default;
 };
+
+enum class Autocast { kNone, kBf16 };  // kBf16: forward in bfloat16 autocast (master weights stay fp32)
+const char* to_string(Autocast autocast);
 
 struct TrainingConfig {
   int64_t steps = 2000;
@@ -35,7 +45,8 @@ struct TrainingConfig {
   int64_t seq_len = 64;
   int64_t grad_accum = 1;    // micro-batches per optimizer step
   double grad_clip = 1.0;    // max global grad norm; 0 = no clipping
-  std::string autocast = "none";  // none | bf16: forward in bfloat16 autocast (master weights stay fp32)
+  Autocast autocast = Autocast::kNone;
+  bool operator==(const TrainingConfig&) const = default;
 };
 
 struct EvalConfig {
@@ -46,34 +57,43 @@ struct EvalConfig {
   std::string sample_prompt = "\n";
   double temperature = 0.8;
   int64_t top_k = 0;             // 0 = the whole vocabulary
+  bool operator==(const EvalConfig&) const = default;
 };
 
 struct CheckpointConfig {
   int64_t every = 500;   // and always at the end and on Ctrl-C; 0 = only then
   int64_t keep_last = 2;
   bool keep_best = true;  // also keep `best/`, the checkpoint with the lowest val loss
+  bool operator==(const CheckpointConfig&) const = default;
 };
 
 struct DataConfig {
   std::vector<std::string> text_files = {"data/tinyshakespeare.txt"};
   std::string tokenized;          // a pre-tokenized TTOKENS1 file instead of text_files
-  std::string tokenizer = "bytes";  // or sentencepiece
-  std::string tokenizer_model;      // tokenizer.model for sentencepiece
-  std::string cache;                // tokenized cache; empty = <output_dir>/tokens.bin
+  TokenizerKind tokenizer = TokenizerKind::kBytes;
+  std::string tokenizer_model;    // tokenizer.model for sentencepiece
+  std::string cache;              // tokenized cache; empty = <output_dir>/tokens.bin
   double val_fraction = 0.1;
+  bool operator==(const DataConfig&) const = default;
 };
 
+// Where initial (or teacher) weights come from.
+enum class ModelSource { kScratch, kCheckpoint, kHf };
+const char* to_string(ModelSource source);
+
 struct InitConfig {
-  std::string from = "scratch";  // scratch | checkpoint | hf
+  ModelSource from = ModelSource::kScratch;
   std::string path;              // checkpoint dir or Hugging Face LLaMA dir
+  bool operator==(const InitConfig&) const = default;
 };
 
 struct DistillationConfig {
-  std::string teacher;                 // empty = no distillation
-  std::string teacher_from = "checkpoint";  // checkpoint | hf; the teacher runs in full precision
+  std::string teacher;                                 // empty = no distillation
+  ModelSource teacher_from = ModelSource::kCheckpoint;  // checkpoint | hf; the teacher runs in full precision
   double weight = 0.5;                 // loss = (1 - weight) * CE + weight * T^2 * KL(teacher || student)
   double temperature = 2.0;
   bool enabled() const { return !teacher.empty(); }
+  bool operator==(const DistillationConfig&) const = default;
 };
 
 struct TrainConfig {
@@ -88,15 +108,19 @@ struct TrainConfig {
   InitConfig init;
   DistillationConfig distillation;
   int64_t seed = 1337;
-  int64_t threads = 0;      // 0 = LibTorch's default
-  std::string device = "cpu";  // cpu | cuda
+  int64_t threads = 0;      // 0 = LibTorch's default; at most 4 x the hardware threads
+  Device device = Device::kCpu;
   std::string output_dir = "runs/llama_qat";
+  bool operator==(const TrainConfig&) const = default;
 
   // Defaults, then `yaml_text` (named `source` in errors), then each "a.b=value" of `overrides`.
   static TrainConfig parse(const std::string& yaml_text, const std::string& source,
                            const std::vector<std::string>& overrides = {});
   static TrainConfig from_file(const std::string& path, const std::vector<std::string>& overrides = {});
   std::string to_yaml() const;  // the resolved config, every key
+  // The table of every key (markdown rows: key, default, allowed values, meaning) that
+  // docs/training.md carries; `ternary-train --config-keys` prints it.
+  static std::string keys_markdown();
 };
 
 }  // namespace ternary

@@ -8,9 +8,10 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 
+#include "common/atomic_file.h"
 #include "models/hf_import.h"
+#include "modules/quant_slot_names.h"
 #include "modules/quantize.h"
 #include "train/autocast_scope.h"
 #include "train/distillation.h"
@@ -23,9 +24,10 @@ namespace {
 
 // A model as a trained checkpoint describes it (shape and recipe from its config.yaml).
 LlamaModel model_from_checkpoint(const std::string& dir, bool include_quantizer_state, const Recipe* recipe) {
-  const TrainConfig saved = TrainConfig::parse(read_checkpoint_config(dir), dir + "/config.yaml");
+  const Checkpoint checkpoint = Checkpoint::open(dir);
+  const TrainConfig saved = TrainConfig::parse(checkpoint.config_yaml(), dir + "/config.yaml");
   LlamaModel model(saved.model, recipe ? *recipe : saved.quantization.recipe());
-  load_model_tensors(dir, *model, include_quantizer_state);
+  checkpoint.load_model(*model, include_quantizer_state);
   if (!include_quantizer_state) model->initialize_quantizers();  // from the loaded weights
   return model;
 }
@@ -33,46 +35,60 @@ LlamaModel model_from_checkpoint(const std::string& dir, bool include_quantizer_
 }  // namespace
 
 bool uses_weight_decay(const std::string& parameter_name, const at::Tensor& parameter) {
-  return parameter.dim() >= 2 && parameter_name.find("_quantizer.") == std::string::npos;
+  return parameter.dim() >= 2 && !is_quantizer_state(parameter_name);
 }
 
+// The temporary Checkpoint lives until the delegated constructor returns.
 Trainer::Trainer(TrainConfig config, const std::string& resume_checkpoint, std::ostream* log)
+    : Trainer(std::move(config),
+              resume_checkpoint.empty() ? nullptr
+                                        : std::make_unique<Checkpoint>(Checkpoint::open(resume_checkpoint)).get(),
+              log) {}
+
+Trainer::Trainer(TrainConfig config, const Checkpoint* resume, std::ostream* log)
     : config_(std::move(config)), log_(log) {
   if (config_.threads > 0) at::set_num_threads(static_cast<int>(config_.threads));
-  if (config_.device == "cuda") {
+  if (config_.device == Device::kCuda) {
     if (!torch::cuda::is_available())
       throw std::runtime_error("device: cuda, but LibTorch sees no CUDA GPU (this build or machine is CPU-only); "
                                "set device: cpu");
 #if !TERNARY_WITH_CUDA
-    if (config_.optimizer.name.find("8bit") != std::string::npos)
-      throw std::runtime_error("device: cuda with optimizer " + config_.optimizer.name +
+    if (is_8bit(config_.optimizer.name))
+      throw std::runtime_error(std::string("device: cuda with optimizer ") + to_string(config_.optimizer.name) +
                                ": this build has no CUDA kernels for 8-bit optimizers; rebuild with "
                                "-DTERNARY_ENABLE_CUDA=ON (scripts/build_gpu.sh) or use optimizer.name: adamw");
 #endif
     device_ = at::Device(at::kCUDA);
   }
-  if (resume_checkpoint.empty() && !list_step_checkpoints(config_.output_dir + "/checkpoints").empty())
+  if (!resume && !list_step_checkpoints(config_.output_dir + "/checkpoints").empty())
     throw std::runtime_error("output_dir " + config_.output_dir + " already holds a run's checkpoints; continue it "
                              "with --resume " + config_.output_dir + ", or pick another --set output_dir=DIR");
   fs::create_directories(config_.output_dir);
   prepare_data();
   at::manual_seed(static_cast<uint64_t>(config_.seed));
   data_generator_ = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(config_.seed));
-  if (resume_checkpoint.empty()) build_model();
+  if (!resume) build_model();
   else model_ = LlamaModel(config_.model, config_.quantization.recipe());
   model_->to(device_);
   if (config_.distillation.enabled()) build_teacher();
   build_optimizer();
-  if (!resume_checkpoint.empty()) {
-    state_ = load_checkpoint(resume_checkpoint, *model_, optimizer_.get());
-    data_generator_.set_state(state_.rng_state);
-    if (log_) *log_ << "resumed from " << resume_checkpoint << " at step " << state_.step << std::endl;
+  if (resume) {
+    resume->load_model(*model_, /*include_quantizer_state=*/true);
+    resume->load_optimizer(*optimizer_, device_);
+    state_ = resume->trainer_state();
+    try {
+      data_generator_.set_state(state_.rng_state);
+    } catch (const c10::Error& e) {
+      throw CheckpointError("checkpoint file " + resume->dir() + "/trainer.pt holds an unusable data RNG state (" +
+                            e.what_without_backtrace() + "); use another checkpoint");
+    }
+    if (log_) *log_ << "resumed from " << resume->dir() << " at step " << state_.step << std::endl;
   }
 }
 
 void Trainer::prepare_data() {
   const DataConfig& d = config_.data;
-  tokenizer_ = make_tokenizer(d.tokenizer, d.tokenizer_model);
+  tokenizer_ = std::make_unique<Tokenizer>(Tokenizer::from_file(d.tokenizer, d.tokenizer_model));
   if (!d.tokenized.empty()) {
     dataset_ = std::make_unique<TokenDataset>(TokenDataset::open(d.tokenized));
   } else {
@@ -84,7 +100,7 @@ void Trainer::prepare_data() {
   }
   if (config_.model.vocab_size == 0) config_.model.vocab_size = std::max(tokenizer_->vocab_size(), dataset_->vocab_size());
   if (dataset_->vocab_size() > config_.model.vocab_size)
-    throw RecipeError("model.vocab_size (" + std::to_string(config_.model.vocab_size) + ") is smaller than the data's " +
+    throw ConfigError("model.vocab_size (" + std::to_string(config_.model.vocab_size) + ") is smaller than the data's " +
                       std::to_string(dataset_->vocab_size()) + " token ids; set model.vocab_size: auto");
   const int64_t T = config_.training.seq_len;
   if (dataset_->train_tokens() <= T + 1)
@@ -100,31 +116,31 @@ void Trainer::prepare_data() {
 void Trainer::build_model() {
   const Recipe recipe = config_.quantization.recipe();
   const InitConfig& init = config_.init;
-  if (init.from == "scratch") {
+  if (init.from == ModelSource::kScratch) {
     model_ = LlamaModel(config_.model, recipe);
-  } else if (init.from == "hf") {
+  } else if (init.from == ModelSource::kHf) {
     model_ = load_hf_llama(init.path, recipe);
     const int64_t seq_len = config_.training.seq_len;
     config_.model = model_->config();
     if (seq_len > config_.model.max_seq_len)
-      throw RecipeError("training.seq_len (" + std::to_string(seq_len) + ") exceeds the Hugging Face model's " +
+      throw ConfigError("training.seq_len (" + std::to_string(seq_len) + ") exceeds the Hugging Face model's " +
                         "max_position_embeddings (" + std::to_string(config_.model.max_seq_len) + ")");
   } else {  // checkpoint: its shape, this run's recipe; quantizers re-initialised from the weights
     model_ = model_from_checkpoint(init.path, /*include_quantizer_state=*/false, &recipe);
     config_.model = model_->config();
   }
   if (dataset_->vocab_size() > config_.model.vocab_size)
-    throw RecipeError("init.path " + init.path + ": the model's vocab_size (" + std::to_string(config_.model.vocab_size) +
+    throw ConfigError("init.path " + init.path + ": the model's vocab_size (" + std::to_string(config_.model.vocab_size) +
                       ") is smaller than the data's (" + std::to_string(dataset_->vocab_size()) +
                       "); use the model's own tokenizer");
 }
 
 void Trainer::build_teacher() {
   const DistillationConfig& d = config_.distillation;
-  teacher_ = d.teacher_from == "hf" ? load_hf_llama(d.teacher, Recipe{})
+  teacher_ = d.teacher_from == ModelSource::kHf ? load_hf_llama(d.teacher, Recipe{})
                                     : model_from_checkpoint(d.teacher, /*include_quantizer_state=*/true, nullptr);
   if (teacher_->config().vocab_size != config_.model.vocab_size)
-    throw RecipeError("distillation.teacher " + d.teacher + " has vocab_size " +
+    throw ConfigError("distillation.teacher " + d.teacher + " has vocab_size " +
                       std::to_string(teacher_->config().vocab_size) + " but the student has " +
                       std::to_string(config_.model.vocab_size) + "; teacher and student must share the tokenizer");
   teacher_->to(device_);
@@ -175,11 +191,9 @@ std::string Trainer::sample_text() {
   if (prompt.empty()) prompt.push_back(static_cast<int32_t>(val_batches_.front().first[0][0].item<int64_t>()));
   // Its own generator, so sampling never moves the training data stream.
   at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(config_.seed + state_.step));
-  const SamplingOptions options{config_.eval.sample_tokens, config_.eval.temperature, config_.eval.top_k};
-  std::vector<int32_t> ids = generate(model_, prompt, options, generator);
-  for (auto& id : ids)  // a model vocabulary larger than the tokenizer's may sample unknown ids
-    if (id >= tokenizer_->vocab_size()) id = 0;
-  return tokenizer_->decode(ids);
+  const SamplingOptions options{config_.eval.sample_tokens, config_.eval.temperature, config_.eval.top_k,
+                                tokenizer_->vocab_size()};
+  return tokenizer_->decode(generate(model_, prompt, options, generator));
 }
 
 std::string Trainer::save_checkpoint(const std::string& name) {
@@ -203,7 +217,7 @@ StepMetrics Trainer::train_step() {
     auto [inputs, targets] = dataset_->sample_train(t.batch_size, t.seq_len, data_generator_);
     at::Tensor loss;
     {
-      const AutocastScope autocast(t.autocast == "bf16", device_.type());
+      const AutocastScope autocast(t.autocast == Autocast::kBf16, device_.type());
       loss = loss_of(inputs.to(device_), targets.to(device_)) / static_cast<double>(t.grad_accum);
     }
     loss.backward();
@@ -223,10 +237,7 @@ StepMetrics Trainer::train_step() {
 TrainResult Trainer::run(const std::atomic<bool>* stop_requested) {
   const TrainingConfig& t = config_.training;
   const std::string checkpoints_dir = config_.output_dir + "/checkpoints";
-  {
-    std::ofstream resolved(config_.output_dir + "/config.yaml");
-    resolved << config_.to_yaml();
-  }
+  write_file_atomic(config_.output_dir + "/config.yaml", config_.to_yaml());
   TrainingProgress progress(config_.output_dir + "/metrics.jsonl", state_.step, t.steps, config_.eval.log_every, log_);
   TrainResult result;
   const auto run_start = std::chrono::steady_clock::now();

@@ -13,11 +13,11 @@
 #include <string>
 #include <vector>
 
+#include "common/tokenizer.h"
 #include "models/llama_model.h"
 #include "train/checkpoint.h"
 #include "train/progress.h"
 #include "train/token_dataset.h"
-#include "train/tokenizer.h"
 #include "train/train_config.h"
 
 namespace ternary {
@@ -35,9 +35,11 @@ bool uses_weight_decay(const std::string& parameter_name, const at::Tensor& para
 
 class Trainer {
  public:
-  // Prepares everything; with `resume_checkpoint` (a checkpoint directory) restores model,
-  // optimizer, data RNG and step from it. `log` gets progress and samples (nullptr = silent).
-  // Throws RecipeError / CheckpointError / std::runtime_error with a message naming the problem.
+  // Prepares everything; with `resume` (an opened checkpoint) restores model, optimizer, data RNG
+  // and step from it. `log` gets progress and samples (nullptr = silent). Throws ConfigError /
+  // CheckpointError / std::runtime_error with a message naming the problem.
+  Trainer(TrainConfig config, const Checkpoint* resume, std::ostream* log = &std::cerr);
+  // The same, opening `resume_checkpoint` (a checkpoint directory) when it is not empty.
   explicit Trainer(TrainConfig config, const std::string& resume_checkpoint = "", std::ostream* log = &std::cerr);
 
   // Trains until training.steps, or until *stop_requested becomes true (then checkpoints and returns).

@@ -27,7 +27,7 @@ __device__ int warp_sum(int v) {
 
 // One block of 256 threads per token. max is order-independent and the sum is of integers, so the
 // result is exactly the CPU quantize_activations'. Comparisons written as std::max / std::min are.
-__global__ void quantize_activations_kernel(const float* __restrict__ x, int64_t k, int8_t* __restrict__ q,
+__global__ void quantize_activations_kernel(const float* __restrict__ x, int64_t k, float eps, int8_t* __restrict__ q,
                                             float* __restrict__ scales, int32_t* __restrict__ sums) {
   __shared__ float warp_maxima[32];
   __shared__ int warp_sums[32];
@@ -45,7 +45,7 @@ __global__ void quantize_activations_kernel(const float* __restrict__ x, int64_t
     float m = 0.0f;
     for (int w = 0; w < warps; ++w) m = fmaxf(m, warp_maxima[w]);
     const float a = m / 127.0f;
-    scale_shared = a < 1e-5f ? 1e-5f : a;
+    scale_shared = a < eps ? eps : a;
     scales[blockIdx.x] = scale_shared;
   }
   __syncthreads();
@@ -138,11 +138,11 @@ CudaTernaryMatrix::CudaTernaryMatrix(const kernels::TernaryMatrix& host)
   scales_.upload(scales.data(), scales.size() * sizeof(float));
 }
 
-void quantize_activations(const float* x, int64_t batch, int64_t k, int8_t* q, float* scales, int32_t* sums,
-                          void* stream) {
+void quantize_activations(const float* x, int64_t batch, int64_t k, float eps, int8_t* q, float* scales,
+                          int32_t* sums, void* stream) {
   if (batch == 0) return;
   quantize_activations_kernel<<<static_cast<unsigned>(batch), 256, 0, static_cast<cudaStream_t>(stream)>>>(
-      x, k, q, scales, sums);
+      x, k, eps, q, scales, sums);
   check(cudaGetLastError(), "quantize_activations kernel launch");
 }
 

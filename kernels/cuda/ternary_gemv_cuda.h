@@ -1,7 +1,7 @@
 // Ternary x int8 GEMV (batch-1 decode) and small-batch GEMM on a CUDA device, reading the same
 // packed layout as the CPU kernels (kernels/ternary_matrix.h: TQ2_0 `qs` rows, codes trit + 1)
 // and computing the same numbers bit for bit:
-//   activations: a = max(max|x| / 127, 1e-5), q = clamp(round_half_even(x / a), -128, 127)
+//   activations: a = max(max|x| / 127, eps), q = clamp(round_half_even(x / a), -128, 127)
 //   y[t][row]  = float(sum_k code[row][k] * q[t][k] - sum_k q[t][k]) * a[t] * w_scale[row]
 // The dot products are __dp4a on four 2-bit codes at a time; one warp per row, the token
 // activations in shared memory. All pointers are device pointers; `stream` is a cudaStream_t
@@ -31,8 +31,8 @@ class CudaTernaryMatrix {
 };
 
 // x: (batch, k) floats -> q: (batch, k) int8, scales: (batch), sums: (batch) = sum of each row of q.
-void quantize_activations(const float* x, int64_t batch, int64_t k, int8_t* q, float* scales, int32_t* sums,
-                          void* stream = nullptr);
+void quantize_activations(const float* x, int64_t batch, int64_t k, float eps, int8_t* q, float* scales,
+                          int32_t* sums, void* stream = nullptr);
 
 // y: (batch, w.rows()) from quantize_activations' outputs (k = w.cols()). Any batch; tokens are
 // processed eight at a time, each weight byte read once per eight tokens.

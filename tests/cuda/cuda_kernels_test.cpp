@@ -77,7 +77,7 @@ TEST(CudaTernaryGemm, ActivationsAndOutputsAreBitIdenticalToTheCpuKernels) {
     x[0] = 0.5f * 127.0f;  // an exact .5 code: round half to even must agree
 
     std::vector<kernels::QuantizedActivations> acts(static_cast<size_t>(s.batch));
-    for (int64_t t = 0; t < s.batch; ++t) kernels::quantize_activations(x.data() + t * s.cols, s.cols, acts[t]);
+    for (int64_t t = 0; t < s.batch; ++t) kernels::quantize_activations(x.data() + t * s.cols, s.cols, 1e-5f, acts[t]);
     std::vector<float> expected(static_cast<size_t>(s.batch * s.rows));
     kernels::ternary_gemm(w, acts.data(), s.batch, expected.data(), kernels::KernelTier::kReference);
 
@@ -85,7 +85,7 @@ TEST(CudaTernaryGemm, ActivationsAndOutputsAreBitIdenticalToTheCpuKernels) {
     const cuda::DeviceBuffer dx = to_device(x);
     cuda::DeviceBuffer q(x.size()), scales(s.batch * sizeof(float)), sums(s.batch * sizeof(int32_t)),
         y(expected.size() * sizeof(float));
-    cuda::quantize_activations(dx.as<float>(), s.batch, s.cols, q.as<int8_t>(), scales.as<float>(), sums.as<int32_t>());
+    cuda::quantize_activations(dx.as<float>(), s.batch, s.cols, 1e-5f, q.as<int8_t>(), scales.as<float>(), sums.as<int32_t>());
     cuda::ternary_gemm(device_w, q.as<int8_t>(), scales.as<float>(), sums.as<int32_t>(), s.batch, y.as<float>());
 
     const auto q_host = to_host<int8_t>(q, x.size());

@@ -106,7 +106,7 @@ TEST(CudaTraining, AShortRunTracksTheCpuRunAndItsCheckpointLoadsOnTheCpu) {
     EXPECT_NEAR(losses[1][i], losses[0][i], 0.02 * losses[0][i]) << "step " << i + 1;
   // Written from CUDA tensors, read on the CPU (export runs on machines without a GPU).
   Trainer cpu_reader(small_config(root + "/reader", "cpu", 10), "", nullptr);
-  EXPECT_NO_THROW(load_model_tensors(gpu_checkpoint, *cpu_reader.model(), true));
+  EXPECT_NO_THROW(Checkpoint::open(gpu_checkpoint).load_model(*cpu_reader.model(), true));
 }
 
 TEST(CudaRuntime, TernaryRunOnTheGpuGivesTheCpuLogits) {

@@ -19,7 +19,6 @@
 #include "runtime/perplexity.h"
 #include "train/checkpoint.h"
 #include "train/sampling.h"
-#include "train/tokenizer.h"
 #include "train/trainer.h"
 
 namespace ternary {
@@ -166,7 +165,7 @@ checkpoint: {every: 0}
   EXPECT_EQ(gguf::File(gguf_path).string("general.architecture"), "ternary-bitnet");
 
   const std::vector<int32_t> tokens =
-      ByteTokenizer().encode("ROMEO:\nWhat light through yonder window breaks? It is the east");
+      Tokenizer::bytes().encode("ROMEO:\nWhat light through yonder window breaks? It is the east");
   runtime::LlamaRuntime rt(gguf_path);
   EXPECT_TRUE(rt.shape().bitnet());
   const at::Tensor expected = training_logits(trainer->model(), tokens);
@@ -215,6 +214,89 @@ TEST(GgufExport, RefusesWhatTheFormatCannotHoldExactly) {
   EXPECT_THROW(export_gguf(dir + "/missing", dir + "/out2.gguf", {}), CheckpointError);
 }
 
+// Every quantizer option a recipe can set, one at a time on top of bitnet_b158: the export either
+// refuses the recipe (naming the layer) or the file runs exactly as training computes. An option
+// exported but ignored by the runtime (as the input scale eps once was) fails here.
+TEST(InferenceContract, EveryExportableQuantizerOptionRunsAsTrained) {
+  const std::string dir = work_dir("options");
+  const std::string base_weight = "{levels: ternary, granularity: tensor, scale: absmean}";
+  const std::string base_input = "{levels: int, bits: 8, granularity: token, scale: absmax}";
+  struct Variant {
+    std::string name, weight, input;
+    bool exportable;
+  };
+  // Each variant spells its quantizer whole (a repeated YAML key would silently keep the first).
+  auto w = [](const std::string& parts) { return "{levels: ternary, " + parts + "}"; };
+  auto in = [](const std::string& parts) { return "{levels: int, bits: 8, " + parts + "}"; };
+  const std::string tensor_absmean = "granularity: tensor, scale: absmean";
+  const std::string token_absmax = "granularity: token, scale: absmax";
+  const std::vector<Variant> variants = {
+      {"base", base_weight, base_input, true},
+      {"w_channel", w("granularity: channel, scale: absmean"), base_input, true},
+      {"w_group", w("granularity: group, group_size: 128, scale: absmean"), base_input, false},
+      {"w_absmax", w("granularity: tensor, scale: absmax"), base_input, true},
+      {"w_twn_mean", w("granularity: tensor, scale: twn_mean, threshold: mean_ratio"), base_input, true},
+      {"w_learned_scale", w("granularity: channel, scale: absmean, learned_scale: true, gradient: lsq"), base_input,
+       true},
+      {"w_asymmetric", w("granularity: channel, scale: absmean, learned_scale: true, asymmetric_scale: true, "
+                         "threshold: max_ratio, threshold_ratio: 0.05"),
+       base_input, false},
+      {"w_mean_ratio", w(tensor_absmean + ", threshold: mean_ratio, threshold_ratio: 0.5"), base_input, true},
+      {"w_max_ratio", w(tensor_absmean + ", threshold: max_ratio, threshold_ratio: 0.2"), base_input, true},
+      {"w_learned_threshold", w("granularity: channel, scale: absmean, threshold: learned"), base_input, true},
+      {"w_eps", w(tensor_absmean + ", eps: 0.01"), base_input, true},
+      {"w_clipped_ste", w(tensor_absmean + ", gradient: clipped_ste"), base_input, true},
+      {"w_int4", "{levels: int, bits: 4, granularity: channel, scale: absmax}", base_input, false},
+      {"w_binary", "{levels: binary, granularity: tensor, scale: absmean}", base_input, false},
+      {"in_eps", base_weight, in(token_absmax + ", eps: 0.05"), true},  // above most tokens' absmax/127: binds
+      {"in_narrow", base_weight, in(token_absmax + ", narrow_range: true"), true},
+      {"in_clipped_ste", base_weight, in(token_absmax + ", gradient: clipped_ste"), true},
+      {"in_bits7", base_weight, "{levels: int, bits: 7, granularity: token, scale: absmax}", false},
+      {"in_tensor", base_weight, in("granularity: tensor, scale: absmax"), false},
+      {"in_absmean", base_weight, in("granularity: token, scale: absmean"), false},
+      {"in_learned", base_weight, in("granularity: tensor, scale: absmax, learned_scale: true"), false},
+      {"in_uint8", base_weight, "{levels: uint, bits: 8, granularity: token, scale: absmax}", false},
+  };
+  LlamaConfig shape;
+  shape.n_layers = 1, shape.ffn_dim = 512, shape.n_kv_heads = 2, shape.vocab_size = 256, shape.max_seq_len = 32;
+  const std::vector<int32_t> tokens = Tokenizer::bytes().encode("ROMEO:\nBut soft, what light?");
+  for (const Variant& v : variants) {
+    SCOPED_TRACE(v.name);
+    TrainConfig config;
+    config.model = shape;
+    config.training.seq_len = shape.max_seq_len;
+    config.quantization.rules_yaml =
+        "- {match: [lm_head, '*embed*'], preset: none}\n- {match: '*', weight: " + v.weight + ", input: " + v.input + "}\n";
+    torch::manual_seed(7);
+    LlamaModel model(config.model, config.quantization.recipe());
+    {  // a few scaled weights, so learned scales/thresholds differ from their initial statistics
+      at::NoGradGuard no_grad;
+      for (auto& p : model->named_parameters())
+        if (p.key().find("threshold") != std::string::npos || p.key().find("scale") != std::string::npos)
+          p.value().mul_(1.3);
+    }
+    const std::string checkpoint = dir + "/" + v.name;
+    write_checkpoint(checkpoint, *model, nullptr, TrainerState{}, config.to_yaml());
+    const std::string gguf_path = dir + "/" + v.name + ".gguf";
+    std::string refusal;
+    try {
+      export_gguf(checkpoint, gguf_path, {});
+    } catch (const std::exception& e) {
+      refusal = e.what();
+    }
+    if (!v.exportable) {
+      EXPECT_NE(refusal.find("cannot be exported exactly"), std::string::npos) << refusal;
+      EXPECT_FALSE(fs::exists(gguf_path));
+      continue;
+    }
+    ASSERT_EQ(refusal, "");
+    runtime::LlamaRuntime rt(gguf_path);
+    const at::Tensor expected = training_logits(model, tokens);
+    const double range = (expected.max() - expected.min()).item<double>();
+    EXPECT_LT(max_abs_diff(expected, rt.forward(tokens, /*all_logits=*/true)), 1e-3 * std::max(1.0, range));
+  }
+}
+
 // A SentencePiece-trained model's tokenizer travels whole in the file: the LibTorch-free runtime
 // tokenizes and detokenizes exactly as training did (including text it never saw, whitespace runs
 // and characters outside the vocabulary), and its vocabulary keys name the same pieces.
@@ -228,22 +310,22 @@ TEST(GgufExport, SentencePieceTokenizerTravelsInTheFile) {
   TrainConfig config;
   config.model.n_layers = 1, config.model.max_seq_len = 32, config.model.vocab_size = 300;  // dim 256: exportable
   config.training.seq_len = 32;
-  config.data.tokenizer = "sentencepiece";
+  config.data.tokenizer = TokenizerKind::kSentencePiece;
   config.data.tokenizer_model = prefix + ".model";
   LlamaModel model(config.model, config.quantization.recipe());
   write_checkpoint(dir + "/checkpoint", *model, nullptr, TrainerState{}, config.to_yaml());
   export_gguf(dir + "/checkpoint", dir + "/model.gguf", {});
 
   const gguf::File file(dir + "/model.gguf");
-  const runtime::GgufTokenizer runtime_tokenizer(file);
-  const std::unique_ptr<Tokenizer> training_tokenizer = make_tokenizer("sentencepiece", prefix + ".model");
+  const Tokenizer runtime_tokenizer = runtime::tokenizer_from_gguf(file);
+  const Tokenizer training_tokenizer = Tokenizer::from_file(TokenizerKind::kSentencePiece, prefix + ".model");
   EXPECT_EQ(runtime_tokenizer.vocab_size(), 300);
   for (const std::string text : {"ROMEO:\nBut soft, what light through yonder window breaks?",
                                  "  two  spaces,\ttabs\n\nand blank lines  ", "Zürich — naïve café ☃ 日本",
                                  "", "x"}) {
-    const std::vector<int32_t> ids = training_tokenizer->encode(text);
+    const std::vector<int32_t> ids = training_tokenizer.encode(text);
     EXPECT_EQ(runtime_tokenizer.encode(text), ids) << text;
-    EXPECT_EQ(runtime_tokenizer.decode(ids), training_tokenizer->decode(ids)) << text;
+    EXPECT_EQ(runtime_tokenizer.decode(ids), training_tokenizer.decode(ids)) << text;
   }
   sentencepiece::SentencePieceProcessor sp;
   ASSERT_TRUE(sp.Load(prefix + ".model").ok());

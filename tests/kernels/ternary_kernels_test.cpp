@@ -98,14 +98,19 @@ TEST(TernaryMatrix, BothFileFormatsGiveTheSameKernelLayout) {
 TEST(ActivationQuantization, MatchesTheTrainingQuantizerFormula) {
   const std::vector<float> x = {0.5f, -1.27f, 0.0f, 0.005f, 0.015f};
   QuantizedActivations a;
-  quantize_activations(x.data(), 5, a);
+  quantize_activations(x.data(), 5, 1e-5f, a);
   EXPECT_EQ(a.scale, 1.27f / 127.0f);
   EXPECT_EQ(a.q, (std::vector<int8_t>{50, -127, 0, 0, 2}));  // 0.5 -> 50; 0.015/0.01 = 1.5 -> 2 (half to even)
   EXPECT_EQ(a.sum, 50 - 127 + 2);
   const std::vector<float> zeros(4, 0.0f);
-  quantize_activations(zeros.data(), 4, a);
+  quantize_activations(zeros.data(), 4, 1e-5f, a);
   EXPECT_EQ(a.scale, 1e-5f);
   EXPECT_EQ(a.q, std::vector<int8_t>(4, 0));
+  // The floor is the caller's (a recipe's eps travels in the GGUF): small inputs stay under it.
+  const std::vector<float> small = {0.05f, -0.02f};
+  quantize_activations(small.data(), 2, 1e-3f, a);
+  EXPECT_EQ(a.scale, 1e-3f);
+  EXPECT_EQ(a.q, (std::vector<int8_t>{50, -20}));
 }
 
 // Every tier the CPU has equals the reference bit for bit, on many shapes and batch sizes.
@@ -122,7 +127,7 @@ TEST(TernaryGemv, EveryTierIsBitIdenticalToTheReference) {
     for (auto& a : acts) {
       std::vector<float> x(cols);
       for (auto& v : x) v = normal(rng) * 3.0f;
-      quantize_activations(x.data(), cols, a);
+      quantize_activations(x.data(), cols, 1e-5f, a);
     }
     // Plain definition: unpack, multiply, accumulate.
     std::vector<float> expected(batch * rows);

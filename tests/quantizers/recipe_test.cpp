@@ -76,6 +76,27 @@ TEST(Recipe, FromPresetKeepsEmbeddingsAndHeadFullPrecision) {
   EXPECT_FALSE(recipe.match("layers.0.mlp.up_proj")->keep_full_precision);
 }
 
+// The C++ API agrees with the config: `none` is full precision, and is named among the choices.
+TEST(Recipe, FromPresetNoneIsTheEmptyRecipe) {
+  EXPECT_TRUE(Recipe::from_preset("none").rules.empty());
+  try {
+    Recipe::from_preset("ternary");
+    FAIL();
+  } catch (const RecipeError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("unknown quantizer preset 'ternary'"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("or none for full precision"), std::string::npos) << msg;
+  }
+  bool caught_as_config_error = false;  // a recipe error is a config error
+  try {
+    Recipe::from_yaml_string("- {match: '*', preset: tern}\n", "r.yaml");
+  } catch (const ConfigError& e) {
+    caught_as_config_error = true;
+    EXPECT_NE(dynamic_cast<const RecipeError*>(&e), nullptr);
+  }
+  EXPECT_TRUE(caught_as_config_error);
+}
+
 TEST(Recipe, ErrorsNameFileLineAndKey) {
   EXPECT_EQ(error_of("- match: '*'\n  weight: {levels: ternary, granularty: channel}\n"),
             "recipe.yaml:2: unknown key 'granularty' in 'weight' quantizer (expected one of: preset, levels, bits, "

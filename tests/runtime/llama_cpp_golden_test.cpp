@@ -32,7 +32,7 @@ int32_t argmax(const float* row, int64_t n) { return static_cast<int32_t>(std::m
 TEST(LlamaCppGolden, TokenizerMatchesLlamaCpp) {
   const nlohmann::json golden = llama_cpp_output();
   LlamaRuntime rt(kGolden + "tiny_llama_tq2_0.gguf");
-  const GgufTokenizer tokenizer(rt.file());
+  const Tokenizer tokenizer = tokenizer_from_gguf(rt.file());
   EXPECT_EQ(tokenizer.encode(golden.at("text").get<std::string>()), golden.at("tokens").get<std::vector<int32_t>>());
   EXPECT_EQ(tokenizer.encode(golden.at("prompt").get<std::string>()),
             golden.at("prompt_tokens").get<std::vector<int32_t>>());

@@ -21,7 +21,7 @@ OptimizerConfig parse(const std::string& yaml) {
 std::string error_of(const std::string& yaml) {
   try {
     parse(yaml);
-  } catch (const RecipeError& e) {
+  } catch (const ConfigError& e) {
     return e.what();
   }
   return "";
@@ -42,7 +42,7 @@ double group_weight_decay(const torch::optim::Optimizer& opt, size_t group) {
 TEST(OptimizerConfig, ParsesEveryKey) {
   const auto c = parse("{name: adamw8bit, lr: 3.0e-4, betas: [0.9, 0.95], eps: 1.0e-6, weight_decay: 0.1, "
                        "min_8bit_size: 1024}");
-  EXPECT_EQ(c.name, "adamw8bit");
+  EXPECT_EQ(c.name, OptimizerName::kAdamW8bit);
   EXPECT_DOUBLE_EQ(c.lr, 3e-4);
   EXPECT_DOUBLE_EQ(c.beta2, 0.95);
   EXPECT_DOUBLE_EQ(c.eps, 1e-6);
@@ -50,7 +50,7 @@ TEST(OptimizerConfig, ParsesEveryKey) {
   EXPECT_EQ(c.min_8bit_size, 1024);
   EXPECT_DOUBLE_EQ(parse("{name: adamw8bit}").weight_decay, 1e-2);
   EXPECT_DOUBLE_EQ(parse("{name: lion8bit}").weight_decay, 0.0);
-  EXPECT_EQ(parse("{lr: 1.0e-3}").name, "adamw8bit");  // the default
+  EXPECT_EQ(parse("{lr: 1.0e-3}").name, OptimizerName::kAdamW8bit);  // the default
 }
 
 TEST(OptimizerConfig, MakesEachOptimizerWithNoDecayGroup) {
@@ -67,15 +67,19 @@ TEST(OptimizerConfig, MakesEachOptimizerWithNoDecayGroup) {
 }
 
 TEST(OptimizerConfig, ErrorsNameFileLineAndKey) {
-  EXPECT_EQ(error_of("name: adamw9bit\n").rfind("config.yaml:1: unknown optimizer 'adamw9bit' (expected one of:", 0), 0u);
+  EXPECT_EQ(error_of("name: adamw9bit\n").rfind("config.yaml:1: optimizer.name: unknown value 'adamw9bit' (expected "
+                                                "one of: adamw8bit, adam8bit, sgd8bit, lion8bit, adamw, sgd)", 0),
+            0u);
   EXPECT_EQ(error_of("name: lion8bit\neps: 1.0e-8\n"),
             "config.yaml:2: unknown key 'eps' in optimizer 'lion8bit' (expected one of: name, lr, betas, "
             "weight_decay, min_8bit_size)");
   EXPECT_EQ(error_of("lr: fast\n"), "config.yaml:1: 'lr' must be a number, got 'fast'");
-  EXPECT_EQ(error_of("lr: -1\n"), "config.yaml:1: 'lr' must be >= 0");
-  EXPECT_EQ(error_of("betas: [0.9]\n"), "config.yaml:1: 'betas' must be a list of two numbers, e.g. [0.9, 0.95]");
-  EXPECT_EQ(error_of("betas: [0.9, 1.5]\n"), "config.yaml:1: 'betas' must each be in [0, 1)");
-  EXPECT_EQ(error_of("name: sgd8bit\nmomentum: 0\n"), "config.yaml:2: 'momentum' must be > 0");
+  EXPECT_EQ(error_of("lr: -1\n"), "config.yaml:1: optimizer.lr: must be >= 0, got -1");
+  EXPECT_EQ(error_of("betas: [0.9]\n"), "config.yaml:1: optimizer.betas: must be a list of two numbers, e.g. [0.9, 0.95]");
+  EXPECT_EQ(error_of("betas: [0.9, 1.5]\n"), "config.yaml:1: optimizer.betas: must each be in [0, 1), got [0.9, 1.5]");
+  EXPECT_EQ(error_of("betas: [-0.1, 0.9]\n"), "config.yaml:1: optimizer.betas: must be >= 0, got -0.1");
+  EXPECT_EQ(error_of("name: sgd8bit\nmomentum: 0\n"), "config.yaml:2: optimizer.momentum: must be > 0, got 0");
+  EXPECT_EQ(error_of("eps: .nan\n"), "config.yaml:1: optimizer.eps: must be a finite number, got .nan");
 }
 
 }  // namespace ternary

@@ -28,7 +28,7 @@ TEST(TokenDataset, SplitsTrainAndValAndKeepsTokens) {
   const std::string text = corpus(200);
   const TokenDatasetOptions options{{write_text("a.txt", text)}, ::testing::TempDir() + "/a.tok", 0.1};
   std::filesystem::remove(options.cache_path);
-  const TokenDataset d = TokenDataset::prepare(options, ByteTokenizer());
+  const TokenDataset d = TokenDataset::prepare(options, Tokenizer::bytes());
   const auto n = static_cast<int64_t>(text.size());
   EXPECT_EQ(d.train_tokens() + d.val_tokens(), n);
   EXPECT_EQ(d.val_tokens(), static_cast<int64_t>(n * 0.1));
@@ -41,17 +41,17 @@ TEST(TokenDataset, IsBuiltOnceAndRebuiltWhenTheSourceChanges) {
   const std::string path = write_text("b.txt", corpus(100));
   const TokenDatasetOptions options{{path}, ::testing::TempDir() + "/b.tok", 0.1};
   std::filesystem::remove(options.cache_path);
-  const uint64_t first = TokenDataset::prepare(options, ByteTokenizer()).fingerprint();
+  const uint64_t first = TokenDataset::prepare(options, Tokenizer::bytes()).fingerprint();
   const auto written = std::filesystem::last_write_time(options.cache_path);
-  EXPECT_EQ(TokenDataset::prepare(options, ByteTokenizer()).fingerprint(), first);
+  EXPECT_EQ(TokenDataset::prepare(options, Tokenizer::bytes()).fingerprint(), first);
   EXPECT_EQ(std::filesystem::last_write_time(options.cache_path), written);  // reused, not rewritten
   write_text("b.txt", corpus(101));
-  EXPECT_NE(TokenDataset::prepare(options, ByteTokenizer()).fingerprint(), first);
+  EXPECT_NE(TokenDataset::prepare(options, Tokenizer::bytes()).fingerprint(), first);
 }
 
 TEST(TokenDataset, CorruptFilesAreClearErrorsAndPrepareRebuildsThem) {
   const TokenDatasetOptions options{{write_text("c.txt", corpus(100))}, ::testing::TempDir() + "/c.tok", 0.1};
-  TokenDataset::prepare(options, ByteTokenizer());
+  TokenDataset::prepare(options, Tokenizer::bytes());
   std::filesystem::resize_file(options.cache_path, std::filesystem::file_size(options.cache_path) - 3);
   try {
     TokenDataset::open(options.cache_path);
@@ -59,17 +59,17 @@ TEST(TokenDataset, CorruptFilesAreClearErrorsAndPrepareRebuildsThem) {
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("truncated?); delete it to rebuild"), std::string::npos) << e.what();
   }
-  EXPECT_GT(TokenDataset::prepare(options, ByteTokenizer()).train_tokens(), 0);
+  EXPECT_GT(TokenDataset::prepare(options, Tokenizer::bytes()).train_tokens(), 0);
   std::ofstream(options.cache_path) << "garbage garbage garbage garbage garbage garbage garbage garbage "
                                        "garbage garbage garbage garbage garbage garbage garbage";
   EXPECT_THROW(TokenDataset::open(options.cache_path), std::runtime_error);
-  EXPECT_THROW(TokenDataset::prepare({{"/nonexistent.txt"}, options.cache_path, 0.1}, ByteTokenizer()),
+  EXPECT_THROW(TokenDataset::prepare({{"/nonexistent.txt"}, options.cache_path, 0.1}, Tokenizer::bytes()),
                std::runtime_error);
 }
 
 TEST(TokenDataset, TrainWindowsAreShiftedPairsAndReproducible) {
   const TokenDatasetOptions options{{write_text("d.txt", corpus(300))}, ::testing::TempDir() + "/d.tok", 0.1};
-  const TokenDataset d = TokenDataset::prepare(options, ByteTokenizer());
+  const TokenDataset d = TokenDataset::prepare(options, Tokenizer::bytes());
   at::Generator g1 = at::make_generator<at::CPUGeneratorImpl>(7), g2 = at::make_generator<at::CPUGeneratorImpl>(7);
   const auto [x1, y1] = d.sample_train(4, 32, g1);
   const auto [x2, y2] = d.sample_train(4, 32, g2);
@@ -80,7 +80,7 @@ TEST(TokenDataset, TrainWindowsAreShiftedPairsAndReproducible) {
 
 TEST(TokenDataset, ValidationWindowsAreFixedAndCoverTheTail) {
   const TokenDatasetOptions options{{write_text("e.txt", corpus(300))}, ::testing::TempDir() + "/e.tok", 0.2};
-  const TokenDataset d = TokenDataset::prepare(options, ByteTokenizer());
+  const TokenDataset d = TokenDataset::prepare(options, Tokenizer::bytes());
   const auto batches = d.val_batches(8, 16, 1000);
   int64_t windows = 0;
   for (const auto& [x, y] : batches) windows += x.size(0);

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+
 #include "train/lr_schedule.h"
 
 namespace ternary {
@@ -10,7 +14,7 @@ namespace {
 std::string error_of(const std::string& yaml, const std::vector<std::string>& overrides = {}) {
   try {
     TrainConfig::parse(yaml, "run.yaml", overrides);
-  } catch (const RecipeError& e) {
+  } catch (const ConfigError& e) {
     return e.what();
   }
   return "";
@@ -37,27 +41,112 @@ TEST(TrainConfig, DefaultsFileThenOverrides) {
   EXPECT_EQ(c.output_dir, "runs/llama_qat");
 }
 
-TEST(TrainConfig, DumpParsesBackToTheSameConfig) {
-  const std::string yaml =
-      "quantization:\n  rules:\n    - {match: lm_head, preset: none}\n    - {match: '*', preset: twn}\n"
-      "  warmup_steps: 50\neval: {sample_prompt: \"\\nKING:\"}\ndata: {text_files: [a.txt, b.txt]}\n"
-      "optimizer: {name: lion8bit, lr: 3.0e-4}\nmodel: {vocab_size: 300, n_kv_heads: 2}\n";
-  const TrainConfig c = TrainConfig::parse(yaml, "run.yaml");
-  const std::string dumped = c.to_yaml();
-  const TrainConfig again = TrainConfig::parse(dumped, "dumped.yaml");
-  EXPECT_EQ(again.to_yaml(), dumped);
+// Every key at a value other than its default, so a key lost anywhere between parse and dump shows.
+constexpr const char* kEveryKeyChanged = R"(
+model: {variant: bitnet, vocab_size: 300, dim: 96, n_layers: 3, n_heads: 6, n_kv_heads: 2, ffn_dim: 200,
+        rope_theta: 5.0e5, norm_eps: 1.0e-6, max_seq_len: 80, tie_embeddings: true}
+quantization:
+  rules:
+    - {match: lm_head, preset: none}
+    - {match: '*', preset: twn}
+  warmup_steps: 50
+optimizer: {name: adam8bit, lr: 3.0e-4, betas: [0.8, 0.95], eps: 1.0e-6, weight_decay: 0.05, min_8bit_size: 1024}
+schedule: {warmup_steps: 7, decay_steps: 900, min_lr_ratio: 0.25}
+training: {steps: 1000, batch_size: 3, seq_len: 40, grad_accum: 2, grad_clip: 0.5, autocast: bf16}
+eval: {every: 11, batches: 4, log_every: 9, sample_tokens: 17, sample_prompt: "\nKING:", temperature: 0.5, top_k: 5}
+checkpoint: {every: 13, keep_last: 3, keep_best: false}
+data: {text_files: [a.txt, b.txt], tokenized: t.bin, tokenizer: sentencepiece, tokenizer_model: sp.model,
+       cache: c.bin, val_fraction: 0.2}
+init: {from: checkpoint, path: some/dir}
+distillation: {teacher: t/dir, teacher_from: hf, weight: 0.3, temperature: 3.0}
+seed: 7
+threads: 1
+device: cuda
+output_dir: runs/x
+)";
+
+TEST(TrainConfig, DumpParsesBackToTheSameValues) {
+  const TrainConfig c = TrainConfig::parse(kEveryKeyChanged, "run.yaml");
+  const TrainConfig defaults;
+  // Each section really differs from the defaults (else the comparisons below prove little).
+  EXPECT_NE(c.model, TrainConfig::parse("", "d.yaml").model);
+  EXPECT_NE(c.quantization, defaults.quantization);
+  EXPECT_NE(c.optimizer, defaults.optimizer);
+  EXPECT_NE(c.schedule, defaults.schedule);
+  EXPECT_NE(c.training, defaults.training);
+  EXPECT_NE(c.eval, defaults.eval);
+  EXPECT_NE(c.checkpoint, defaults.checkpoint);
+  EXPECT_NE(c.data, defaults.data);
+  EXPECT_NE(c.init, defaults.init);
+  EXPECT_NE(c.distillation, defaults.distillation);
+  const TrainConfig again = TrainConfig::parse(c.to_yaml(), "dumped.yaml");
+  EXPECT_TRUE(again == c) << c.to_yaml() << "\n---\n" << again.to_yaml();  // every field, by value
   EXPECT_EQ(again.eval.sample_prompt, "\nKING:");
   EXPECT_EQ(again.data.text_files, (std::vector<std::string>{"a.txt", "b.txt"}));
-  EXPECT_DOUBLE_EQ(again.optimizer.lr, 3e-4);
-  EXPECT_EQ(again.model.vocab_size, 300);
-  EXPECT_EQ(again.quantization.warmup_steps, 50);
+  EXPECT_DOUBLE_EQ(again.optimizer.beta1, 0.8);
   const Recipe recipe = again.quantization.recipe();
   ASSERT_EQ(recipe.rules.size(), 2u);
   EXPECT_TRUE(recipe.match("lm_head")->keep_full_precision);
   EXPECT_FALSE(recipe.match("layers.0.mlp.up_proj")->keep_full_precision);
   // A default config round-trips too (vocab_size auto, empty strings).
-  const std::string defaults = TrainConfig::parse("", "empty.yaml").to_yaml();
-  EXPECT_EQ(TrainConfig::parse(defaults, "d.yaml").to_yaml(), defaults);
+  const TrainConfig plain = TrainConfig::parse("", "empty.yaml");
+  EXPECT_TRUE(TrainConfig::parse(plain.to_yaml(), "d.yaml") == plain);
+  // Every optimizer's own keys survive (lion has no eps, sgd8bit has momentum).
+  for (const char* optimizer : {"lion8bit", "sgd8bit", "sgd", "adamw"}) {
+    const TrainConfig o = TrainConfig::parse(std::string("optimizer: {name: ") + optimizer + ", lr: 0.02}", "o.yaml");
+    EXPECT_TRUE(TrainConfig::parse(o.to_yaml(), "o2.yaml") == o) << optimizer;
+  }
+}
+
+// A resume reads the config back from the checkpoint's dump: a key missing from the dump would
+// silently fall back to its default. Dropping any one dumped key must change the config.
+TEST(TrainConfig, EveryDumpedKeyCarriesItsValue) {
+  const TrainConfig c = TrainConfig::parse(kEveryKeyChanged, "run.yaml");
+  const YAML::Node dumped = YAML::Load(c.to_yaml());
+  int keys = 0;
+  for (const auto& entry : dumped) {
+    const std::string section = entry.first.as<std::string>();
+    std::vector<std::string> names;
+    if (entry.second.IsMap())
+      for (const auto& key : entry.second) names.push_back(key.first.as<std::string>());
+    else names.push_back("");
+    for (const std::string& name : names) {
+      YAML::Node copy = YAML::Clone(dumped);
+      if (name.empty()) copy.remove(section);
+      else copy[section].remove(name);
+      const std::string what = name.empty() ? section : section + "." + name;
+      bool changed = false;
+      try {
+        changed = !(TrainConfig::parse(YAML::Dump(copy), "dropped.yaml") == c);
+      } catch (const ConfigError&) {
+        changed = true;  // required by another key: dropping it is an error, not a silent default
+      }
+      EXPECT_TRUE(changed) << "dropping " << what << " from the dump leaves the same config";
+      ++keys;
+    }
+  }
+  EXPECT_GE(keys, 50);
+}
+
+// docs/training.md carries the key table that the schema generates (ternary-train --config-keys).
+TEST(TrainConfig, TheDocsListEveryKey) {
+  std::ifstream in(std::string(TERNARY_SOURCE_DIR) + "/docs/training.md");
+  ASSERT_TRUE(in);
+  const std::string docs((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string table = TrainConfig::keys_markdown();
+  EXPECT_NE(docs.find(table), std::string::npos)
+      << "docs/training.md's key table is stale; replace it with the output of ternary-train --config-keys:\n"
+      << table;
+}
+
+TEST(TrainConfig, NonFiniteNumbersAreRejected) {
+  EXPECT_EQ(error_of("optimizer: {lr: .nan}\n"), "run.yaml:1: optimizer.lr: must be a finite number, got .nan");
+  EXPECT_EQ(error_of("optimizer: {betas: [.inf, 0.9]}\n"),
+            "run.yaml:1: optimizer.betas: must be a finite number, got .inf");
+  EXPECT_EQ(error_of("training: {grad_clip: -.inf}\n"),
+            "run.yaml:1: training.grad_clip: must be a finite number, got -.inf");
+  EXPECT_EQ(error_of("", {"optimizer.weight_decay=.NaN"}),
+            "run.yaml (--set): optimizer.weight_decay: must be a finite number, got .NaN");
 }
 
 TEST(TrainConfig, PresetNoneIsFullPrecisionAndRecipeFilesLoad) {
@@ -91,7 +180,8 @@ TEST(TrainConfig, ErrorsNameFileLineAndKey) {
   EXPECT_EQ(error_of("init: {from: hf}\n"), "run.yaml:1: init.path: init.from: hf needs init.path: DIR");
   EXPECT_EQ(error_of("data: {tokenizer: sentencepiece}\n"),
             "run.yaml:1: data.tokenizer: sentencepiece needs data.tokenizer_model: path/to/tokenizer.model");
-  EXPECT_EQ(error_of("device: tpu\n"), "run.yaml:1: unknown device 'tpu' (expected cpu or cuda)");
+  EXPECT_EQ(error_of("device: tpu\n"), "run.yaml:1: device: unknown value 'tpu' (expected one of: cpu, cuda)");
+  EXPECT_EQ(error_of("threads: 100000\n").rfind("run.yaml:1: threads: must be at most ", 0), 0u);
   EXPECT_EQ(error_of("training: {autocast: fp16}\n"),
             "run.yaml:1: training.autocast: unknown value 'fp16' (expected one of: none, bf16)");
   EXPECT_EQ(error_of("model: [1, 2]\n"), "run.yaml:1: 'model' must be a map of keys");
@@ -114,7 +204,7 @@ TEST(TrainConfig, MissingFileIsAClearError) {
   try {
     TrainConfig::from_file("/nonexistent/run.yaml");
     FAIL();
-  } catch (const RecipeError& e) {
+  } catch (const ConfigError& e) {
     EXPECT_STREQ(e.what(), "/nonexistent/run.yaml: cannot open the config file (check the path)");
   }
 }

@@ -77,7 +77,7 @@ TEST(Trainer, TrainsWritesMetricsAndKeepsLastAndBestCheckpoints) {
   EXPECT_EQ(steps, 8);
   EXPECT_EQ(evals, 2);
   // The resolved config is in the output dir and in each checkpoint.
-  EXPECT_EQ(read_checkpoint_config(result.checkpoint), trainer.config().to_yaml());
+  EXPECT_EQ(Checkpoint::open(result.checkpoint).config_yaml(), trainer.config().to_yaml());
 }
 
 // N steps straight == stop after 1 (as Ctrl-C does) + resume for the rest, and == resume from the
@@ -133,10 +133,10 @@ TEST(Trainer, CorruptCheckpointIsAClearErrorAndChangesNothing) {
 
   // Truncated file, missing manifest, nothing to resume.
   std::ofstream(checkpoint + "/optimizer.pt", std::ios::binary | std::ios::trunc) << "x";
-  EXPECT_THROW(verify_checkpoint(checkpoint), CheckpointError);
+  EXPECT_THROW(Checkpoint::open(checkpoint), CheckpointError);
   fs::remove(checkpoint + "/manifest.json");
   try {
-    verify_checkpoint(checkpoint);
+    Checkpoint::open(checkpoint);
     FAIL();
   } catch (const CheckpointError& e) {
     EXPECT_EQ(std::string(e.what()), "checkpoint " + checkpoint + " has no manifest.json (not a ternary-train checkpoint)");
@@ -207,7 +207,7 @@ TEST(Trainer, FineTunesAHuggingFaceCheckpointWithItsTokenizerSize) {
   try {
     Trainer(tiny_config(fresh_dir("hf_bytes"), {"init.from=hf", "init.path=" + hf_dir}), "", nullptr);
     FAIL();
-  } catch (const RecipeError& e) {
+  } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("vocab_size (96) is smaller than the data's (256)"), std::string::npos)
         << e.what();
   }
@@ -228,7 +228,7 @@ TEST(Trainer, DistillsFromATeacherCheckpoint) {
   Trainer(tiny_config(other, {"training.steps=1", "model.vocab_size=300"}), "", nullptr).run();
   EXPECT_THROW(Trainer(tiny_config(fresh_dir("student2"), {"distillation.teacher=" + other + "/checkpoints/step_000001"}),
                        "", nullptr),
-               RecipeError);
+               ConfigError);
 }
 
 TEST(Trainer, GradientAccumulationMatchesTheLargerBatch) {

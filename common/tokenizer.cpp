@@ -1,0 +1,120 @@
+#include "common/tokenizer.h"
+
+#include <sentencepiece_processor.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "common/fnv1a.h"
+
+namespace ternary {
+namespace {
+
+constexpr const char* kSpaceMarker = "\xe2\x96\x81";  // SentencePiece's "▁"
+
+}  // namespace
+
+const char* to_string(TokenizerKind kind) { return kind == TokenizerKind::kBytes ? "bytes" : "sentencepiece"; }
+
+TokenizerKind parse_tokenizer_kind(const std::string& name) {
+  if (name == "bytes") return TokenizerKind::kBytes;
+  if (name == "sentencepiece") return TokenizerKind::kSentencePiece;
+  throw std::invalid_argument("unknown tokenizer '" + name + "' (expected bytes or sentencepiece)");
+}
+
+Tokenizer::Tokenizer(TokenizerKind kind, std::string model_blob, const std::string& source)
+    : kind_(kind), model_blob_(std::move(model_blob)) {
+  if (kind_ == TokenizerKind::kBytes) {
+    model_blob_.clear();
+    return;
+  }
+  sentencepiece_ = std::make_unique<sentencepiece::SentencePieceProcessor>();
+  const auto status = sentencepiece_->LoadFromSerializedProto(model_blob_);
+  if (!status.ok()) throw std::runtime_error(source + ": not a SentencePiece model (" + status.ToString() + ")");
+  vocab_size_ = sentencepiece_->GetPieceSize();
+  if (vocab_size_ <= 0) throw std::runtime_error(source + ": the SentencePiece model has an empty vocabulary");
+  id_ = "sentencepiece:" + std::to_string(fnv1a(model_blob_.data(), model_blob_.size()));
+}
+
+Tokenizer Tokenizer::bytes() { return Tokenizer(TokenizerKind::kBytes, {}, "bytes"); }
+
+Tokenizer Tokenizer::from_file(TokenizerKind kind, const std::string& model_path) {
+  if (kind == TokenizerKind::kBytes) return bytes();
+  std::ifstream in(model_path, std::ios::binary);
+  if (!in) throw std::runtime_error(model_path + ": cannot open the SentencePiece model (check data.tokenizer_model)");
+  std::stringstream blob;
+  blob << in.rdbuf();
+  return Tokenizer(kind, blob.str(), model_path);
+}
+
+Tokenizer::~Tokenizer() = default;
+Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
+Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
+
+void Tokenizer::check_id(int32_t id) const {
+  if (id < 0 || id >= vocab_size_)
+    throw std::out_of_range("tokenizer: id " + std::to_string(id) + " is outside the vocabulary (0.." +
+                            std::to_string(vocab_size_ - 1) + ")");
+}
+
+std::vector<int32_t> Tokenizer::encode(const std::string& text) const {
+  if (!sentencepiece_) {
+    std::vector<int32_t> ids(text.size());
+    for (size_t i = 0; i < text.size(); ++i) ids[i] = static_cast<unsigned char>(text[i]);
+    return ids;
+  }
+  std::vector<int> ids;
+  sentencepiece_->Encode(text, &ids);
+  return {ids.begin(), ids.end()};
+}
+
+std::string Tokenizer::decode(const std::vector<int32_t>& ids) const {
+  for (const int32_t id : ids) check_id(id);
+  if (!sentencepiece_) {
+    std::string text(ids.size(), '\0');
+    for (size_t i = 0; i < ids.size(); ++i) text[i] = static_cast<char>(ids[i]);
+    return text;
+  }
+  std::string text;
+  sentencepiece_->Decode(std::vector<int>(ids.begin(), ids.end()), &text);
+  return text;
+}
+
+std::string Tokenizer::decode_one(int32_t id) const {
+  check_id(id);
+  if (!sentencepiece_) return std::string(1, static_cast<char>(id));
+  if (sentencepiece_->IsControl(id) || sentencepiece_->IsUnknown(id)) return "";
+  const std::string piece = sentencepiece_->IdToPiece(id);
+  if (sentencepiece_->IsByte(id) && piece.size() == 6)  // "<0x0A>"
+    return std::string(1, static_cast<char>(std::stoi(piece.substr(3, 2), nullptr, 16)));
+  std::string out;
+  for (size_t i = 0; i < piece.size();) {
+    if (piece.compare(i, 3, kSpaceMarker) == 0) out += ' ', i += 3;
+    else out += piece[i++];
+  }
+  return out;
+}
+
+Piece Tokenizer::piece(int32_t id) const {
+  check_id(id);
+  if (!sentencepiece_) {  // byte tokens as SentencePiece writes them; the space is its "▁"
+    if (id == ' ') return {kSpaceMarker, 0.0f, PieceType::kNormal};
+    char name[8];
+    std::snprintf(name, sizeof name, "<0x%02X>", id);
+    return {name, 0.0f, PieceType::kByte};
+  }
+  const PieceType type = sentencepiece_->IsUnknown(id)  ? PieceType::kUnknown
+                         : sentencepiece_->IsControl(id) ? PieceType::kControl
+                         : sentencepiece_->IsByte(id)    ? PieceType::kByte
+                         : sentencepiece_->IsUnused(id)  ? PieceType::kUnused
+                                                         : PieceType::kNormal;
+  return {sentencepiece_->IdToPiece(id), sentencepiece_->GetScore(id), type};
+}
+
+int32_t Tokenizer::unknown_id() const { return sentencepiece_ ? sentencepiece_->unk_id() : -1; }
+int32_t Tokenizer::bos_id() const { return sentencepiece_ ? sentencepiece_->bos_id() : -1; }
+int32_t Tokenizer::eos_id() const { return sentencepiece_ ? sentencepiece_->eos_id() : -1; }
+
+}  // namespace ternary
