@@ -39,5 +39,7 @@ set_target_properties(ternary::torch PROPERTIES
   # -fopenmp in *our* translation units it silently runs on one thread.
   INTERFACE_COMPILE_OPTIONS "-fopenmp"
   INTERFACE_COMPILE_FEATURES cxx_std_20)
-# libtorch_cpu needs libgomp/libcudart/libcupti from the same folder at load time.
+# libtorch_cpu needs libgomp/libcudart/libcupti from the same folder at load time (it has no
+# RUNPATH of its own). Its libgomp.so.1 then is the one OpenMP runtime of every LibTorch process:
+# our -fopenmp code binds to it by soname. LibTorch-free targets clear this (runtime/).
 set(CMAKE_BUILD_RPATH "${CMAKE_BUILD_RPATH};${TERNARY_TORCH_LIBRARY_DIR}")

@@ -3,7 +3,7 @@
 #include <ATen/ATen.h>
 #include <torch/serialize/archive.h>
 
-#include "optim/update_rules.h"
+#include "kernels/update_rules.h"
 
 namespace ternary {
 
@@ -42,7 +42,7 @@ AdamW8bit::AdamW8bit(const std::vector<torch::optim::OptimizerParamGroup>& param
 at::Tensor AdamW8bit::step(LossClosure closure) {
   return step_with<AdamW8bitOptions>(closure, "AdamW8bit", 2, [](const AdamW8bitOptions& o, int64_t step) {
     const auto [beta1, beta2] = o.betas();
-    return AdamRule::make(o.lr(), beta1, beta2, o.eps(), o.weight_decay(), step);
+    return kernels::AdamRule::make(o.lr(), beta1, beta2, o.eps(), o.weight_decay(), step);
   });
 }
 

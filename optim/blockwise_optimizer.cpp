@@ -3,9 +3,9 @@
 #include <ATen/ATen.h>
 #include <c10/util/BFloat16.h>
 
-#include "optim/blockwise_update.h"
-#include "optim/dynamic_map.h"
-#include "optim/update_rules.h"
+#include "kernels/blockwise_update.h"
+#include "kernels/dynamic_map.h"
+#include "kernels/update_rules.h"
 
 #if TERNARY_WITH_CUDA
 #include "kernels/cuda/blockwise_update_cuda.h"
@@ -13,6 +13,13 @@
 
 namespace ternary {
 namespace {
+
+using kernels::AdamRule;
+using kernels::DynamicCodebook;
+using kernels::LionRule;
+using kernels::MomentumRule;
+using kernels::QuantizedState;
+using kernels::state_blocks;
 
 int64_t tensor_bytes(const at::Tensor& t) { return t.defined() ? t.numel() * t.element_size() : 0; }
 
@@ -133,17 +140,19 @@ void Blockwise8bitOptimizer::apply_rule(at::Tensor& param, Blockwise8bitParamSta
       QuantizedState s1{state.state1().data_ptr<uint8_t>(), state.absmax1().data_ptr<float>()};
       QuantizedState s2{two ? state.state2().data_ptr<uint8_t>() : nullptr,
                         two ? state.absmax2().data_ptr<float>() : nullptr};
-      if (reference_kernel_) reference_blockwise_step(p, g, n, s1, s2, rule);
-      else fused_blockwise_step(p, g, n, s1, s2, rule);
+      if (reference_kernel_) kernels::reference_blockwise_step(p, g, n, s1, s2, rule);
+      else kernels::fused_blockwise_step(p, g, n, s1, s2, rule);
     } else {
-      fp32_state_step(p, g, n, state.state1().data_ptr<float>(), two ? state.state2().data_ptr<float>() : nullptr,
+      kernels::fp32_state_step(p, g, n, state.state1().data_ptr<float>(), two ? state.state2().data_ptr<float>() : nullptr,
                       rule);
     }
   };
   if (param.scalar_type() == at::kFloat) {
     run(param.data_ptr<float>(), grad.const_data_ptr<float>());
   } else {
-    run(param.data_ptr<c10::BFloat16>(), grad.const_data_ptr<c10::BFloat16>());
+    // c10::BFloat16 and kernels::BFloat16 are the same two bytes with the same rounding.
+    run(reinterpret_cast<kernels::BFloat16*>(param.data_ptr<c10::BFloat16>()),
+        reinterpret_cast<const kernels::BFloat16*>(grad.const_data_ptr<c10::BFloat16>()));
   }
 }
 

@@ -3,7 +3,7 @@
 #include <ATen/ATen.h>
 #include <torch/serialize/archive.h>
 
-#include "optim/update_rules.h"
+#include "kernels/update_rules.h"
 
 namespace ternary {
 
@@ -37,7 +37,7 @@ Lion8bit::Lion8bit(const std::vector<torch::optim::OptimizerParamGroup>& param_g
 at::Tensor Lion8bit::step(LossClosure closure) {
   return step_with<Lion8bitOptions>(closure, "Lion8bit", 1, [](const Lion8bitOptions& o, int64_t) {
     const auto [beta1, beta2] = o.betas();
-    return LionRule::make(o.lr(), beta1, beta2, o.weight_decay());
+    return kernels::LionRule::make(o.lr(), beta1, beta2, o.weight_decay());
   });
 }
 

@@ -3,7 +3,7 @@
 #include <ATen/ATen.h>
 #include <torch/serialize/archive.h>
 
-#include "optim/update_rules.h"
+#include "kernels/update_rules.h"
 
 namespace ternary {
 
@@ -35,7 +35,7 @@ SGD8bit::SGD8bit(const std::vector<torch::optim::OptimizerParamGroup>& param_gro
 
 at::Tensor SGD8bit::step(LossClosure closure) {
   return step_with<SGD8bitOptions>(closure, "SGD8bit", 1, [](const SGD8bitOptions& o, int64_t step) {
-    return MomentumRule{static_cast<float>(o.momentum()), static_cast<float>(o.lr()),
+    return kernels::MomentumRule{static_cast<float>(o.momentum()), static_cast<float>(o.lr()),
                         static_cast<float>(o.weight_decay()), step == 1};
   });
 }

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/cpu_features.h"
+
 #if TERNARY_WITH_CUDA
 #include "kernels/cuda/fake_quant_cuda.h"
 #endif
@@ -14,16 +16,18 @@
 namespace ternary {
 namespace {
 
-// Compiled for several ISAs; the loader picks the best the CPU has (GCC function multiversioning).
-// nearbyintf rounds half to even like at::round, and x / s is the same IEEE division as the
-// reference, so the result is bit-identical.
-__attribute__((target_clones("avx512f", "avx2", "default")))
-void fake_quant_row(const float* x, float* out, int64_t n, float scale, float lo, float hi) {
+// Compiled per ISA tier; kernels::selected_isa() picks one. nearbyintf rounds half to even like
+// at::round, and x / s is the same IEEE division as the reference, so every tier is bit-identical.
+TERNARY_ALWAYS_INLINE void fake_quant_row(const float* x, float* out, int64_t n, float scale, float lo, float hi) {
   for (int64_t i = 0; i < n; ++i) {
     const float code = std::min(std::max(std::nearbyintf(x[i] / scale), lo), hi);
     out[i] = code * scale;
   }
 }
+
+TERNARY_ISA_VARIANTS(void, fake_quant_row,
+                     (const float* x, float* out, int64_t n, float scale, float lo, float hi),
+                     (x, out, n, scale, lo, hi))
 
 // An output tensor for `like`, in `buffer`'s memory when nothing but `buffer` references it any
 // more (the previous step's graph is gone). A fresh 46 MB allocation costs more in page faults
@@ -53,12 +57,15 @@ struct FusedFakeQuant : torch::autograd::Function<FusedFakeQuant> {
       return out;
     }
 #endif
+    using Row = void (*)(const float*, float*, int64_t, float, float, float);
+    const Row fake_quant = kernels::pick_isa_variant<Row>(fake_quant_row_reference, fake_quant_row_avx2,
+                                                         fake_quant_row_avx512);
     // Split the flat element range, not rows: a per-tensor scale is a single huge row.
     at::parallel_for(0, n_rows * cols, 1 << 16, [&](int64_t begin, int64_t end) {
       while (begin < end) {
         const int64_t row = begin / cols;
         const int64_t row_end = std::min(end, (row + 1) * cols);
-        fake_quant_row(xp + begin, op + begin, row_end - begin, sp[row], lo, hi);
+        fake_quant(xp + begin, op + begin, row_end - begin, sp[row], lo, hi);
         begin = row_end;
       }
     });

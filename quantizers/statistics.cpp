@@ -9,6 +9,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "kernels/cpu_features.h"
+
 namespace ternary {
 namespace {
 
@@ -21,8 +23,7 @@ constexpr int64_t kBlock = 16384;
 // 16 independent lanes, so the compiler vectorizes without reassociating a float sum.
 constexpr int kLanes = 16;
 
-__attribute__((target_clones("avx512f", "avx2", "default")))
-float block_abs_sum(const float* x, int64_t n) {
+TERNARY_ALWAYS_INLINE float block_abs_sum(const float* x, int64_t n) {
   float lanes[kLanes] = {};
   int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes)
@@ -33,8 +34,7 @@ float block_abs_sum(const float* x, int64_t n) {
   return sum;
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default")))
-float block_abs_max(const float* x, int64_t n) {
+TERNARY_ALWAYS_INLINE float block_abs_max(const float* x, int64_t n) {
   float lanes[kLanes] = {};
   int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes)
@@ -45,6 +45,10 @@ float block_abs_max(const float* x, int64_t n) {
   return m;
 }
 
+// Each compiled per ISA tier; kernels::selected_isa() picks one (TERNARY_KERNEL can force it).
+TERNARY_ISA_VARIANTS(float, block_abs_sum, (const float* x, int64_t n), (x, n))
+TERNARY_ISA_VARIANTS(float, block_abs_max, (const float* x, int64_t n), (x, n))
+
 // (rows, 1) float32 from a (rows, cols) float32 CPU tensor, in one parallel pass over the data.
 // The fused fast path and the reference both call this, so their scales are bit-identical.
 at::Tensor row_reduce(const at::Tensor& rows, Reduce op) {
@@ -53,12 +57,17 @@ at::Tensor row_reduce(const at::Tensor& rows, Reduce op) {
   const int64_t blocks_per_row = (cols + kBlock - 1) / kBlock;
   std::vector<float> partial(n_rows * blocks_per_row);
   const float* data = x.const_data_ptr<float>();
+  using Reduction = float (*)(const float*, int64_t);
+  const Reduction reduce =
+      op == Reduce::kAbsSum
+          ? kernels::pick_isa_variant<Reduction>(block_abs_sum_reference, block_abs_sum_avx2, block_abs_sum_avx512)
+          : kernels::pick_isa_variant<Reduction>(block_abs_max_reference, block_abs_max_avx2, block_abs_max_avx512);
   at::parallel_for(0, n_rows * blocks_per_row, 1, [&](int64_t begin, int64_t end) {
     for (int64_t b = begin; b < end; ++b) {
       const int64_t row = b / blocks_per_row, start = (b % blocks_per_row) * kBlock;
       const float* p = data + row * cols + start;
       const int64_t n = std::min(kBlock, cols - start);
-      partial[b] = op == Reduce::kAbsSum ? block_abs_sum(p, n) : block_abs_max(p, n);
+      partial[b] = reduce(p, n);
     }
   });
   at::Tensor out = at::empty({n_rows, 1}, x.options());

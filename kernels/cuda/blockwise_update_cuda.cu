@@ -11,10 +11,18 @@
 
 #include "kernels/cuda/cuda_runtime_check.h"
 #include "kernels/cuda/device_buffer.h"
-#include "optim/dynamic_map.h"
-#include "optim/update_rules.h"
+#include "kernels/dynamic_map.h"
+#include "kernels/update_rules.h"
 
 namespace ternary::cuda {
+
+using kernels::AdamRule;
+using kernels::DynamicCodebook;
+using kernels::kStateBlockSize;
+using kernels::LionRule;
+using kernels::MomentumRule;
+using kernels::state_blocks;
+
 namespace {
 
 static_assert(kStateBlockSize == 256, "one thread per state element in a 256-thread block");

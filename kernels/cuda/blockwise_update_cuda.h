@@ -1,6 +1,6 @@
-// The blockwise 8-bit optimizer step of optim/blockwise_update.h on a CUDA device: one thread
+// The blockwise 8-bit optimizer step of kernels/blockwise_update.h on a CUDA device: one thread
 // block per 256-element state block dequantizes both states, applies the same update rule
-// (optim/update_rules.h, compiled for the device), takes the new block absmax and re-encodes with
+// (kernels/update_rules.h, compiled for the device), takes the new block absmax and re-encodes with
 // the same nearest-code tables and sign fix. Built without FMA contraction, like the CPU
 // kernels, so parameters and codes are bit-identical to reference_blockwise_step.
 // All pointers are device pointers; `stream` is a cudaStream_t (nullptr = legacy default stream).
@@ -8,9 +8,11 @@
 
 #include <cstdint>
 
-#include "optim/blockwise_update.h"
+#include "kernels/blockwise_update.h"
 
 namespace ternary::cuda {
+
+using kernels::QuantizedState;
 
 enum class ParamType { kFloat32, kBFloat16 };
 

@@ -2,7 +2,6 @@
 // integer and table paths (ternary GEMM, activation quantization, fake-quant given the scale, the
 // 8-bit optimizer step). Built with TERNARY_ENABLE_CUDA; every test skips where no GPU is usable.
 #include <ATen/ATen.h>
-#include <c10/util/BFloat16.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -17,12 +16,13 @@
 #include "kernels/cuda/fake_quant_cuda.h"
 #include "kernels/cuda/ternary_gemv_cuda.h"
 #include "kernels/ternary_gemv.h"
-#include "optim/blockwise_update.h"
-#include "optim/dynamic_map.h"
-#include "optim/update_rules.h"
+#include "kernels/blockwise_update.h"
+#include "kernels/dynamic_map.h"
+#include "kernels/update_rules.h"
 #include "quantizers/fused_fake_quant.h"
 
 namespace ternary {
+using namespace kernels;
 namespace {
 
 #define SKIP_WITHOUT_GPU() \
@@ -124,6 +124,13 @@ TEST(CudaFakeQuant, BitIdenticalToTheCpuFusedPassForTheSameScale) {
 
 namespace {
 
+// float -> the parameter type (kernels::BFloat16 rounds to nearest even, as c10::BFloat16).
+template <typename T>
+T value_of(float x) {
+  if constexpr (std::is_same_v<T, BFloat16>) return BFloat16::from_float(x);
+  else return x;
+}
+
 // `steps` optimizer steps of `rule_for(step)` on the CPU reference and on the device, from the same
 // start; parameters and both states must agree exactly after every step.
 template <typename T, typename MakeRule>
@@ -133,7 +140,7 @@ void compare_optimizer_steps(int64_t n, int steps, MakeRule rule_for) {
   std::mt19937 rng(static_cast<unsigned>(n));
   std::normal_distribution<float> normal(0.0f, 1.0f);
   std::vector<T> param(static_cast<size_t>(n));
-  for (auto& p : param) p = static_cast<T>(normal(rng));
+  for (auto& p : param) p = value_of<T>(normal(rng));
   const size_t blocks = static_cast<size_t>(state_blocks(n));
   std::vector<uint8_t> codes1(static_cast<size_t>(n), DynamicCodebook::signed_map().zero_code());
   std::vector<uint8_t> codes2(static_cast<size_t>(n), DynamicCodebook::unsigned_map().zero_code());
@@ -144,8 +151,8 @@ void compare_optimizer_steps(int64_t n, int steps, MakeRule rule_for) {
   const auto type = std::is_same_v<T, float> ? cuda::ParamType::kFloat32 : cuda::ParamType::kBFloat16;
   for (int step = 1; step <= steps; ++step) {
     std::vector<T> grad(static_cast<size_t>(n));
-    for (auto& g : grad) g = static_cast<T>(normal(rng) * 0.1f);
-    if (n > 10) grad[5] = static_cast<T>(std::numeric_limits<float>::quiet_NaN());  // keeps p, resets state
+    for (auto& g : grad) g = value_of<T>(normal(rng) * 0.1f);
+    if (n > 10) grad[5] = value_of<T>(std::numeric_limits<float>::quiet_NaN());  // keeps p, resets state
     const Rule rule = rule_for(step);
     reference_blockwise_step(param.data(), grad.data(), n, {codes1.data(), absmax1.data()},
                              {codes2.data(), absmax2.data()}, rule);
@@ -174,9 +181,9 @@ TEST(CudaBlockwiseStep, AdamMomentumAndLionMatchTheCpuReferenceExactly) {
     auto momentum = [](int step) { return MomentumRule{0.9f, 1e-2f, 1e-4f, step == 1}; };
     auto lion = [](int) { return LionRule::make(1e-4, 0.9, 0.99, 0.1); };
     compare_optimizer_steps<float>(n, 5, adam);
-    compare_optimizer_steps<c10::BFloat16>(n, 5, adam);
+    compare_optimizer_steps<BFloat16>(n, 5, adam);
     compare_optimizer_steps<float>(n, 5, momentum);
-    compare_optimizer_steps<c10::BFloat16>(n, 5, lion);
+    compare_optimizer_steps<BFloat16>(n, 5, lion);
   }
 }
 

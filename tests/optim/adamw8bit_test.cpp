@@ -11,10 +11,11 @@
 #include <cmath>
 #include <sstream>
 
-#include "optim/blockwise_update.h"
+#include "kernels/blockwise_update.h"
 #include "optimizer_test_util.h"
 
 namespace ternary {
+using namespace kernels;
 namespace {
 
 at::Tensor parameter(at::IntArrayRef shape, uint64_t seed = 0) {

@@ -15,13 +15,14 @@
 
 #include "golden_data.h"
 #include "optim/adamw8bit.h"
-#include "optim/blockwise_update.h"
-#include "optim/dynamic_map.h"
+#include "kernels/blockwise_update.h"
+#include "kernels/dynamic_map.h"
 #include "optim/lion8bit.h"
 #include "optim/sgd8bit.h"
 #include "optimizer_test_util.h"
 
 namespace ternary {
+using namespace kernels;
 namespace {
 
 using testing::brute_force_nearest;

@@ -1,17 +1,20 @@
 // The fused blockwise kernel against the plain reference: bit-identical parameters, codes and
 // scales for every rule and dtype, ragged sizes, non-finite gradients and all-zero blocks.
-#include "optim/blockwise_update.h"
+#include "kernels/blockwise_update.h"
 
 #include <ATen/ATen.h>
 #include <c10/util/BFloat16.h>
 #include <gtest/gtest.h>
 
 #include <limits>
+#include <memory>
 
-#include "optim/dynamic_map.h"
-#include "optim/update_rules.h"
+#include "kernels/cpu_features.h"
+#include "kernels/dynamic_map.h"
+#include "kernels/update_rules.h"
 
 namespace ternary {
+using namespace kernels;
 namespace {
 
 struct StepResult {
@@ -41,7 +44,8 @@ StepResult run_steps(at::ScalarType dtype, int64_t n, int steps, bool fused, con
       else reference_blockwise_step(p, g, n, s1, s2, rule);
     };
     if (dtype == at::kFloat) go(r.param.data_ptr<float>(), grad.const_data_ptr<float>());
-    else go(r.param.data_ptr<c10::BFloat16>(), grad.const_data_ptr<c10::BFloat16>());
+    else go(reinterpret_cast<BFloat16*>(r.param.data_ptr<c10::BFloat16>()),
+            reinterpret_cast<const BFloat16*>(grad.const_data_ptr<c10::BFloat16>()));
   }
   return r;
 }
@@ -60,11 +64,14 @@ void expect_fused_equals_reference(const Rule& rule, at::ScalarType dtype, int64
 
 }  // namespace
 
-// Both tiers of the fused kernel: the best this CPU has (AVX-512 where present) and portable.
-class BlockwiseUpdateTiers : public ::testing::TestWithParam<bool> {
+// Every tier of the fused kernel this CPU can run (ref, avx2, avx512), each forced in turn.
+class BlockwiseUpdateTiers : public ::testing::TestWithParam<Isa> {
  protected:
-  void SetUp() override { use_portable_optimizer_kernels(GetParam()); }
-  void TearDown() override { use_portable_optimizer_kernels(false); }
+  void SetUp() override {
+    if (!cpu_supports(GetParam())) GTEST_SKIP() << to_string(GetParam()) << " is not supported by this CPU";
+    forced_ = std::make_unique<ScopedIsa>(GetParam());
+  }
+  std::unique_ptr<ScopedIsa> forced_;
 };
 
 TEST_P(BlockwiseUpdateTiers, FusedEqualsReferenceAdam) {
@@ -81,8 +88,8 @@ TEST_P(BlockwiseUpdateTiers, FusedEqualsReferenceMomentumAndLion) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(Tiers, BlockwiseUpdateTiers, ::testing::Values(false, true),
-                         [](const ::testing::TestParamInfo<bool>& info) { return info.param ? "portable" : "best"; });
+INSTANTIATE_TEST_SUITE_P(Tiers, BlockwiseUpdateTiers, ::testing::Values(Isa::kReference, Isa::kAvx2, Isa::kAvx512),
+                         [](const ::testing::TestParamInfo<Isa>& info) { return std::string(to_string(info.param)); });
 
 TEST(BlockwiseUpdate, NonFiniteGradientLeavesParameterAndResetsState) {
   const int64_t n = 1024;

@@ -1,6 +1,6 @@
 // The dynamic maps and blockwise quantization against bitsandbytes, and the fast nearest-code
 // lookup against its references.
-#include "optim/dynamic_map.h"
+#include "kernels/dynamic_map.h"
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
@@ -9,10 +9,11 @@
 #include <cmath>
 
 #include "golden_data.h"
-#include "optim/blockwise_update.h"
+#include "kernels/blockwise_update.h"
 #include "optimizer_test_util.h"
 
 namespace ternary {
+using namespace kernels;
 namespace {
 
 at::Tensor map_tensor(bool is_signed) {

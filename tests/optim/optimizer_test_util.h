@@ -7,10 +7,12 @@
 #include <cmath>
 
 #include "optim/blockwise_optimizer.h"
-#include "optim/blockwise_update.h"
-#include "optim/dynamic_map.h"
+#include "kernels/blockwise_update.h"
+#include "kernels/dynamic_map.h"
 
 namespace ternary::testing {
+
+using namespace kernels;
 
 // One step of each optimizer, both parameters receiving a copy of `grad`.
 inline void step_both(torch::optim::Optimizer& first, const at::Tensor& first_param, torch::optim::Optimizer& second,

@@ -7,14 +7,14 @@
 #include <cmath>
 #include <cstdint>
 
-// The rules also run inside the CUDA optimizer kernel (kernels/cuda/), compiled by nvcc.
+// The rules also run inside the CUDA optimizer kernel (kernels/cuda/), compiled by nvcc. LibTorch-free.
 #if defined(__CUDACC__)
 #define TERNARY_HOST_DEVICE __host__ __device__
 #else
 #define TERNARY_HOST_DEVICE
 #endif
 
-namespace ternary {
+namespace ternary::kernels {
 
 // AdamW / Adam: m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
 // p = p (1 - lr wd) - lr/c1 * m / (sqrt(v)/sqrt(c2) + eps),  c_k = 1 - b_k^step.
@@ -71,4 +71,4 @@ struct LionRule {
   }
 };
 
-}  // namespace ternary
+}  // namespace ternary::kernels

@@ -1,9 +1,10 @@
 // One optimizer step over a parameter whose state is blockwise 8-bit (block 256, fp32 absmax per
 // block; first state on the signed dynamic map, second on the unsigned one), or fp32 for small
-// tensors. LibTorch-free raw-pointer kernels; the optimizers in this folder call them.
+// tensors. LibTorch-free raw-pointer kernels; the optimizers in optim/ call them.
 //
 //   fused_blockwise_step     one pass per block: dequantize, update (Rule), new absmax, update p,
-//                            re-quantize; parallel over blocks; no full-size temporaries
+//                            re-quantize; parallel over blocks (OpenMP); no full-size temporaries;
+//                            tiers ref / avx2 / avx512 chosen by cpu_features.h
 //   reference_blockwise_step the same step as separate whole-tensor passes, plain loops
 //   fp32_state_step          Rule on fp32 state (tensors under min_8bit_size)
 // A gradient element that is NaN or Inf leaves its parameter unchanged and resets its state.
@@ -11,7 +12,9 @@
 
 #include <cstdint>
 
-namespace ternary {
+#include "kernels/bfloat16.h"
+
+namespace ternary::kernels {
 
 constexpr int64_t kStateBlockSize = 256;
 
@@ -22,7 +25,7 @@ struct QuantizedState {
   float* absmax = nullptr;   // (state_blocks(n)) per-block scale
 };
 
-// T is float or c10::BFloat16 (parameter and gradient dtype). state2 is ignored by 1-state rules.
+// T is float or BFloat16 (parameter and gradient dtype). state2 is ignored by 1-state rules.
 template <typename Rule, typename T>
 void fused_blockwise_step(T* param, const T* grad, int64_t n, QuantizedState state1, QuantizedState state2,
                           const Rule& rule);
@@ -32,12 +35,8 @@ void reference_blockwise_step(T* param, const T* grad, int64_t n, QuantizedState
 template <typename Rule, typename T>
 void fp32_state_step(T* param, const T* grad, int64_t n, float* state1, float* state2, const Rule& rule);
 
-// Tests: restrict the fused kernel to its portable (compiler-vectorized) tier even where the
-// CPU has AVX-512, so both tiers can be compared with the reference on one machine.
-void use_portable_optimizer_kernels(bool on);
-
 // Blockwise quantization of fp32 values onto a dynamic map (signed: with the sign fix), and back.
 void quantize_blockwise(const float* values, int64_t n, bool is_signed, QuantizedState out);
 void dequantize_blockwise(QuantizedState in, int64_t n, bool is_signed, float* values);
 
-}  // namespace ternary
+}  // namespace ternary::kernels

@@ -1,7 +1,7 @@
 // bitsandbytes' dynamic 8-bit data type for optimizer state, and nearest-code lookup into it.
 // create_dynamic_map equals bitsandbytes.functional.create_dynamic_map (signed: 127 values per
 // sign, 0 and 1, sum 1.0; unsigned: 254 positive values, 0 and 1, sum 75.1052631); tested
-// against golden values from bitsandbytes in tests/optim/dynamic_map_test.cpp.
+// against golden values from bitsandbytes in tests/optim/dynamic_map_test.cpp. LibTorch-free.
 #pragma once
 
 #include <array>
@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <cstring>
 
-namespace ternary {
+namespace ternary::kernels {
 
 std::array<float, 256> create_dynamic_map(bool is_signed);
 
@@ -54,4 +54,4 @@ inline uint8_t nearest_signed_with_sign_fix(const DynamicCodebook& book, float x
   return code;
 }
 
-}  // namespace ternary
+}  // namespace ternary::kernels

@@ -1,13 +1,13 @@
-#include "optim/dynamic_map.h"
-
-#include <ATen/ATen.h>
+#include "kernels/dynamic_map.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <vector>
 
-namespace ternary {
+namespace ternary::kernels {
 namespace {
 
 // A float strictly between lo and hi (lo < hi, not adjacent), halfway in representation order
@@ -27,23 +27,35 @@ float midpoint_float(float lo, float hi) {
   return mid;
 }
 
+// torch.linspace(start, end, steps) in float32, as ATen's CPU kernel computes each element: the
+// first half counts up from start, the second half down from end, so both ends are exact. ATen's
+// kernel is built with FMA contraction, so each element is one fused multiply-add (checked
+// against LibTorch's own linspace bit for bit: the dynamic-map golden test).
+std::vector<float> linspace_float(float start, float end, int64_t steps) {
+  const float step = (end - start) / static_cast<float>(steps - 1);
+  const int64_t halfway = steps / 2;
+  std::vector<float> out(static_cast<size_t>(steps));
+  for (int64_t i = 0; i < steps; ++i)
+    out[static_cast<size_t>(i)] = i < halfway ? std::fma(step, static_cast<float>(i), start)
+                                              : std::fma(-step, static_cast<float>(steps - i - 1), end);
+  return out;
+}
+
 }  // namespace
 
 std::array<float, 256> create_dynamic_map(bool is_signed) {
-  // bitsandbytes builds this with torch float32 ops (linspace, midpoints, scaling by 10^k);
-  // the same ATen ops give the same bits.
+  // bitsandbytes builds this with torch float32 ops (linspace, midpoints, scaling by 10^k); these
+  // are the same float operations in the same order (checked against bitsandbytes' own maps).
   constexpr int kMaxExponentBits = 7;
   std::vector<float> data;
   for (int i = 0; i < kMaxExponentBits; ++i) {
     const int64_t fraction_items = is_signed ? (int64_t{1} << i) + 1 : (int64_t{1} << (i + 1)) + 1;
-    const at::Tensor boundaries = at::linspace(0.1, 1.0, fraction_items, at::kFloat);
-    const at::Tensor means = (boundaries.slice(0, 0, -1) + boundaries.slice(0, 1)) / 2.0;
-    const double magnitude = std::pow(10.0, -(kMaxExponentBits - 1) + i);
-    const at::Tensor positive = means * magnitude;
-    const at::Tensor negative = means * -magnitude;
-    for (int64_t k = 0; k < positive.numel(); ++k) data.push_back(positive[k].item<float>());
+    const std::vector<float> boundaries = linspace_float(0.1f, 1.0f, fraction_items);
+    const auto magnitude = static_cast<float>(std::pow(10.0, -(kMaxExponentBits - 1) + i));
+    for (size_t k = 0; k + 1 < boundaries.size(); ++k) data.push_back((boundaries[k] + boundaries[k + 1]) / 2.0f * magnitude);
     if (is_signed)
-      for (int64_t k = 0; k < negative.numel(); ++k) data.push_back(negative[k].item<float>());
+      for (size_t k = 0; k + 1 < boundaries.size(); ++k)
+        data.push_back((boundaries[k] + boundaries[k + 1]) / 2.0f * -magnitude);
   }
   data.push_back(0.0f);
   data.push_back(1.0f);
@@ -104,4 +116,4 @@ const DynamicCodebook& DynamicCodebook::unsigned_map() {
   return book;
 }
 
-}  // namespace ternary
+}  // namespace ternary::kernels

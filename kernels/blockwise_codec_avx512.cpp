@@ -1,12 +1,16 @@
-#include "optim/blockwise_codec_avx512.h"
+#include "kernels/blockwise_codec_avx512.h"
 
 #include <immintrin.h>
+
+// GCC 12's AVX-512 intrinsics pass an undefined source operand internally and warn about it.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
-namespace ternary {
+namespace ternary::kernels {
 namespace {
 
 // The scalar definition, for tails shorter than a vector (same formula as DynamicCodebook).
@@ -20,11 +24,6 @@ inline uint8_t encode_one(float x, const int32_t* candidates, const float* thres
 }
 
 }  // namespace
-
-bool avx512_available() {
-  static const bool available = __builtin_cpu_supports("avx512f");
-  return available;
-}
 
 float abs_max_avx512(const float* s, int64_t len) {
   const __m512i abs_mask = _mm512_set1_epi32(0x7fffffff);
@@ -74,4 +73,4 @@ void encode_block_avx512(const float* s, int64_t len, float absmax, const int32_
   for (; i < len; ++i) out[i] = encode_one(s[i] / absmax, candidates, thresholds, is_signed, zero_code);
 }
 
-}  // namespace ternary
+}  // namespace ternary::kernels

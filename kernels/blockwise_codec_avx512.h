@@ -1,13 +1,11 @@
 // AVX-512 versions of the two table-lookup loops of the fused optimizer step, bit-identical to
 // the portable loops in blockwise_update.cpp (tests run both tiers against the reference).
-// Compiled with -mavx512f; call only when avx512_available() says the CPU has it.
+// Compiled with -mavx512f; the dispatcher calls these only at Isa::kAvx512 or above (cpu_features.h).
 #pragma once
 
 #include <cstdint>
 
-namespace ternary {
-
-bool avx512_available();
+namespace ternary::kernels {
 
 // max |s[i]| (0 for an empty block)
 float abs_max_avx512(const float* s, int64_t len);
@@ -20,4 +18,4 @@ void dequantize_block_avx512(const uint8_t* codes, int64_t len, const float* val
 void encode_block_avx512(const float* s, int64_t len, float absmax, const int32_t* candidates,
                          const float* thresholds, bool is_signed, int32_t zero_code, uint8_t* out);
 
-}  // namespace ternary
+}  // namespace ternary::kernels
