@@ -3,8 +3,10 @@
 // (--checkpoint may also name an output dir: its newest checkpoint is used.)
 #include <c10/util/Exception.h>
 
-#include <CLI/CLI.hpp>
+#include <filesystem>
 #include <iostream>
+
+#include "common/cli.h"
 
 #include "export/gguf_export.h"
 #include "train/checkpoint.h"
@@ -18,17 +20,24 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"tq2_0", "tq1_0"}));
   app.add_option("--name", name, "general.name (default: the checkpoint directory name)");
   app.set_version_flag("--version", std::string("ternary-export ") + TERNARY_ENGINE_VERSION);
-  CLI11_PARSE(app, argc, argv);
+  if (const int exit_code = ternary::cli::parse(app, argc, argv); exit_code >= 0) return exit_code;
+  if (std::filesystem::is_directory(out)) {
+    std::cerr << "ternary-export: error: --out " << out << " is a directory; give the GGUF file's name, e.g. "
+              << out << "/model.gguf" << std::endl;
+    return ternary::cli::kUsageError;
+  }
   try {
     ternary::ExportOptions options;
     options.ternary_type = type == "tq1_0" ? ternary::gguf::TensorType::kTQ1_0 : ternary::gguf::TensorType::kTQ2_0;
     options.name = name;
-    const std::string dir = ternary::find_checkpoint(checkpoint);
+    const std::string dir = ternary::find_checkpoint(checkpoint, "--checkpoint");
     const auto s = ternary::export_gguf(dir, out, options);
     std::cout << "wrote " << out << ": " << s.ternary_tensors << " ternary (" << type << ") and " << s.float_tensors
               << " F32 tensors, " << s.file_bytes << " bytes (checkpoint model.pt: " << s.checkpoint_model_bytes
               << " bytes) from " << dir << std::endl;
     return 0;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "ternary-export: error: out of memory exporting " << checkpoint << std::endl;
   } catch (const c10::Error& e) {
     std::cerr << "ternary-export: error: " << e.what_without_backtrace() << std::endl;
   } catch (const std::exception& e) {

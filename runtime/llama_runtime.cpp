@@ -15,6 +15,10 @@ namespace {
 
 using kernels::KernelTier;
 
+// The largest shapes the runtime accepts from a file's metadata (8B-class models fit well inside).
+constexpr int64_t kMaxDim = 1 << 16, kMaxLayers = 1 << 12, kMaxHeads = 1 << 12, kMaxFfn = 1 << 20;
+constexpr int64_t kMaxContext = 1 << 24, kMaxVocab = 1 << 24;
+
 const float* f32_tensor(const gguf::File& file, const std::string& name, uint64_t elements) {
   const gguf::TensorInfo& t = file.tensor(name);
   if (t.type != gguf::TensorType::kF32 || t.elements() != elements)
@@ -143,6 +147,19 @@ LlamaRuntime::LlamaRuntime(const std::string& gguf_path, Device device)
   shape_.rope_theta = static_cast<float>(f.number(arch(key::kRopeFreqBase)));
   shape_.norm_eps = static_cast<float>(f.number(arch(key::kRmsNormEpsilon)));
   shape_.activation_eps = activation_scale_eps(f);
+  // Caps on what the metadata may ask for, before anything is sized from it (docs/reliability.md).
+  const std::pair<const char*, std::pair<int64_t, int64_t>> caps[] = {
+      {key::kEmbeddingLength, {shape_.dim, kMaxDim}},        {key::kBlockCount, {shape_.n_layers, kMaxLayers}},
+      {key::kHeadCount, {shape_.n_heads, kMaxHeads}},        {key::kHeadCountKv, {shape_.n_kv_heads, kMaxHeads}},
+      {key::kFeedForwardLength, {shape_.ffn_dim, kMaxFfn}}, {key::kContextLength, {shape_.context_length, kMaxContext}},
+      {key::kVocabSize, {shape_.vocab_size, kMaxVocab}}};
+  for (const auto& [suffix, value_cap] : caps)
+    if (value_cap.first <= 0 || value_cap.first > value_cap.second)
+      throw std::runtime_error(f.path() + ": " + arch(suffix) + " is " + std::to_string(value_cap.first) +
+                               ", outside 1.." + std::to_string(value_cap.second) + " (corrupt metadata?)");
+  if (!(std::isfinite(shape_.rope_theta) && shape_.rope_theta > 0) || !(std::isfinite(shape_.norm_eps) && shape_.norm_eps > 0))
+    throw std::runtime_error(f.path() + ": " + arch(key::kRopeFreqBase) + " and " + arch(key::kRmsNormEpsilon) +
+                             " must be positive numbers");
   if (shape_.dim <= 0 || shape_.n_heads <= 0 || shape_.dim % shape_.n_heads || shape_.n_kv_heads <= 0 ||
       shape_.n_heads % shape_.n_kv_heads || shape_.head_dim() % 2 || shape_.n_layers <= 0 || shape_.context_length <= 0)
     throw std::runtime_error(f.path() + ": inconsistent model shape in the metadata");
@@ -176,9 +193,21 @@ LlamaRuntime::LlamaRuntime(const std::string& gguf_path, Device device)
   const int64_t hd = shape_.head_dim();
   for (int64_t i = 0; i < hd / 2; ++i)
     inv_freq_.push_back(1.0f / std::pow(shape_.rope_theta, static_cast<float>(2 * i) / static_cast<float>(hd)));
-  const size_t cache = static_cast<size_t>(shape_.n_layers * shape_.context_length * kv_dim);
-  k_cache_.assign(cache, 0.0f);
-  v_cache_.assign(cache, 0.0f);
+  k_cache_.resize(static_cast<size_t>(shape_.n_layers));
+  v_cache_.resize(static_cast<size_t>(shape_.n_layers));
+}
+
+void LlamaRuntime::reserve_positions(int64_t positions) {
+  if (positions <= cache_positions_) return;
+  // Grown on demand (doubling, capped at the context): a run pays for the positions it uses, not
+  // for whatever context_length the file declares.
+  const int64_t grown = std::min(shape_.context_length, std::max(positions, 2 * cache_positions_));
+  const size_t floats = static_cast<size_t>(grown * shape_.n_kv_heads * shape_.head_dim());
+  for (size_t l = 0; l < k_cache_.size(); ++l) {
+    k_cache_[l].resize(floats);
+    v_cache_[l].resize(floats);
+  }
+  cache_positions_ = grown;
 }
 
 int64_t LlamaRuntime::weight_bytes() const {
@@ -197,6 +226,7 @@ std::vector<float> LlamaRuntime::forward(const std::vector<int32_t>& tokens, boo
   if (position_ + n > ctx)
     throw std::runtime_error("the context is full: " + std::to_string(position_ + n) + " positions exceed the model's " +
                              std::to_string(ctx) + " (context_length)");
+  reserve_positions(position_ + n);
   for (int32_t t : tokens)
     if (t < 0 || t >= shape_.vocab_size) throw std::invalid_argument("token id " + std::to_string(t) + " is outside the vocabulary");
 
@@ -206,7 +236,7 @@ std::vector<float> LlamaRuntime::forward(const std::vector<int32_t>& tokens, boo
   std::vector<float> q(static_cast<size_t>(n * dim)), k(static_cast<size_t>(n * kv_dim)), v(static_cast<size_t>(n * kv_dim));
   std::vector<float> attn(static_cast<size_t>(n * dim)), proj(static_cast<size_t>(n * dim));
   std::vector<float> gate(static_cast<size_t>(n * ffn)), up(static_cast<size_t>(n * ffn));
-  std::vector<float> scores(static_cast<size_t>(ctx));
+  std::vector<float> scores(static_cast<size_t>(position_ + n));
 
   auto rotate = [&](float* vec, int64_t heads, int64_t pos) {  // interleaved pairs (2i, 2i + 1)
     for (int64_t head = 0; head < heads; ++head)
@@ -222,8 +252,8 @@ std::vector<float> LlamaRuntime::forward(const std::vector<int32_t>& tokens, boo
 
   for (int64_t li = 0; li < shape_.n_layers; ++li) {
     const Layer& L = layers_[static_cast<size_t>(li)];
-    float* kc = k_cache_.data() + li * ctx * kv_dim;
-    float* vc = v_cache_.data() + li * ctx * kv_dim;
+    float* kc = k_cache_[static_cast<size_t>(li)].data();
+    float* vc = v_cache_[static_cast<size_t>(li)].data();
     for (int64_t t = 0; t < n; ++t) rms_norm(x.data() + t * dim, L.attn_norm, dim, shape_.norm_eps, h.data() + t * dim);
     L.q->forward(h.data(), n, q.data(), tier_);
     L.k->forward(h.data(), n, k.data(), tier_);

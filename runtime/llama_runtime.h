@@ -82,7 +82,9 @@ class LlamaRuntime {
   std::unique_ptr<Linear> output_;  // nullptr = tied to the embedding
   std::vector<Layer> layers_;
   std::vector<float> inv_freq_;              // (head_dim / 2)
-  std::vector<float> k_cache_, v_cache_;     // (layers, context, kv_heads * head_dim)
+  void reserve_positions(int64_t positions);
+  std::vector<std::vector<float>> k_cache_, v_cache_;  // per layer: (cache_positions_, kv_heads * head_dim)
+  int64_t cache_positions_ = 0;                         // grown on demand up to context_length
   int64_t position_ = 0;
 };
 

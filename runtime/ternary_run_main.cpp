@@ -4,13 +4,14 @@
 //   ternary-run --model model.gguf --perplexity valid.txt [--window N]
 #include <omp.h>
 
-#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
+#include "common/cli.h"
+#include "common/threads.h"
 #include "runtime/gguf_tokenizer.h"
 #include "runtime/llama_runtime.h"
 #include "runtime/perplexity.h"
@@ -26,9 +27,12 @@ int generate(LlamaRuntime& model, const ternary::Tokenizer& tokenizer, const std
   std::vector<int32_t> context = tokenizer.encode(prompt);
   if (context.empty()) throw std::invalid_argument("--prompt is empty after tokenization; give some text");
   const int64_t ctx = model.shape().context_length;
+  if (static_cast<int64_t>(context.size()) >= ctx)
+    throw std::invalid_argument("--prompt is " + std::to_string(context.size()) + " tokens, but the model's context is " +
+                                std::to_string(ctx) + " (room for at most " + std::to_string(ctx - 1) +
+                                " prompt tokens); shorten the prompt");
   // Model rows past the tokenizer's vocabulary (padding) are never sampled: they have no text.
   const int64_t sampled_vocab = std::min(model.shape().vocab_size, tokenizer.vocab_size());
-  if (static_cast<int64_t>(context.size()) >= ctx) context.erase(context.begin(), context.end() - ctx / 2);
   std::cout << prompt << std::flush;
   const auto start = std::chrono::steady_clock::now();
   std::vector<float> logits = model.forward(context);
@@ -75,21 +79,24 @@ int main(int argc, char** argv) {
   auto* prompt_opt = app.add_option("-p,--prompt", prompt, "text to continue");
   auto* ppl_opt = app.add_option("--perplexity", perplexity_file, "a text file: print its perplexity");
   prompt_opt->excludes(ppl_opt);
-  app.add_option("-n", n, "tokens to generate (default 200)")->check(CLI::NonNegativeNumber);
-  app.add_option("--temperature", sampling.temperature, "0 = greedy (default 0.8)")->check(CLI::NonNegativeNumber);
-  app.add_option("--top-k", sampling.top_k, "sample from the k most likely tokens, 0 = all (default 40)");
-  app.add_option("--top-p", sampling.top_p, "nucleus sampling mass (default 0.95)");
+  constexpr int64_t kMaxTokens = 1'000'000'000;
+  app.add_option("-n", n, "tokens to generate (default 200)")->check(CLI::Range(int64_t{0}, kMaxTokens));
+  app.add_option("--temperature", sampling.temperature, "0 = greedy (default 0.8)")->check(CLI::Range(0.0, 100.0));
+  app.add_option("--top-k", sampling.top_k, "sample from the k most likely tokens, 0 = all (default 40)")
+      ->check(CLI::Range(int64_t{0}, kMaxTokens));
+  app.add_option("--top-p", sampling.top_p, "nucleus sampling mass in (0, 1] (default 0.95)")->check(CLI::Range(0.0, 1.0));
   app.add_option("--seed", sampling.seed, "random seed (default 0)");
-  app.add_option("--threads", threads, "threads (default: all cores)")->check(CLI::PositiveNumber);
-  app.add_option("--window", window, "perplexity window in tokens (default: the model's context length)");
+  app.add_option("--threads", threads, "threads (default: all cores)")->check(CLI::Range(1, ternary::max_threads()));
+  app.add_option("--window", window, "perplexity window in tokens (default: the model's context length)")
+      ->check(CLI::Range(int64_t{1}, kMaxTokens));
   std::string device = "cpu";
   app.add_option("--device", device, "cpu, or cuda: ternary linears on the GPU (CUDA builds; default cpu)")
       ->check(CLI::IsMember({"cpu", "cuda"}));
   app.set_version_flag("--version", std::string("ternary-run ") + TERNARY_ENGINE_VERSION);
-  CLI11_PARSE(app, argc, argv);
+  if (const int exit_code = ternary::cli::parse(app, argc, argv); exit_code >= 0) return exit_code;
   if (prompt.empty() && perplexity_file.empty()) {
     std::cerr << "ternary-run: error: give --prompt TEXT or --perplexity FILE" << std::endl;
-    return 2;
+    return ternary::cli::kUsageError;
   }
   try {
     if (threads > 0) omp_set_num_threads(threads);
@@ -97,6 +104,9 @@ int main(int argc, char** argv) {
     const ternary::Tokenizer tokenizer = tokenizer_from_gguf(model.file());
     return perplexity_file.empty() ? generate(model, tokenizer, prompt, n, sampling)
                                    : measure_perplexity(model, tokenizer, perplexity_file, window);
+  } catch (const std::bad_alloc&) {
+    std::cerr << "ternary-run: error: out of memory loading or running " << model_path << std::endl;
+    return 1;
   } catch (const std::exception& e) {
     std::cerr << "ternary-run: error: " << e.what() << std::endl;
     return 1;

@@ -55,9 +55,10 @@ TrainingProgress::TrainingProgress(const std::string& metrics_path, int64_t star
 }
 
 void TrainingProgress::on_step(const StepMetrics& m) {
-  append_metrics(nlohmann::json{{"step", m.step}, {"loss", m.loss}, {"lr", m.lr}, {"lambda", m.lambda},
-                                {"grad_norm", m.grad_norm}, {"tokens_per_s", m.tokens_per_second}}
-                     .dump());
+  nlohmann::json record{{"step", m.step}, {"loss", m.loss}, {"lr", m.lr}, {"lambda", m.lambda},
+                        {"grad_norm", m.grad_norm}, {"tokens_per_s", m.tokens_per_second}};
+  if (m.skipped) record["skipped"] = true;  // non-finite loss or gradient: no update
+  append_metrics(record.dump());
   if (!log_) return;
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time_).count();
   const double eta = elapsed / static_cast<double>(m.step - start_step_) * static_cast<double>(total_steps_ - m.step);

@@ -15,6 +15,7 @@ struct StepMetrics {
   int64_t step = 0;  // 1-based: optimizer steps done
   double loss = 0, lr = 0, lambda = 1, grad_norm = 0;
   double tokens_per_second = 0;
+  bool skipped = false;  // the loss or gradient was not finite: no update (training.on_nonfinite: skip)
 };
 
 struct EvalMetrics {

@@ -6,12 +6,12 @@
 // written).
 #include <c10/util/Exception.h>
 
-#include <CLI/CLI.hpp>
 #include <atomic>
 #include <csignal>
 #include <iostream>
 #include <memory>
 
+#include "common/cli.h"
 #include "train/trainer.h"
 
 namespace {
@@ -62,11 +62,7 @@ int main(int argc, char** argv) {
   app.add_flag("--dump-config", dump_config, "print the resolved config and exit");
   app.add_flag("--config-keys", config_keys, "print every config key (default, allowed values, meaning) and exit");
   app.set_version_flag("--version", std::string("ternary-train ") + TERNARY_ENGINE_VERSION);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return e.get_exit_code() == 0 ? app.exit(e) : (app.exit(e), 2);
-  }
+  if (const int exit_code = ternary::cli::parse(app, argc, argv); exit_code >= 0) return exit_code;
   if (config_keys) {
     std::cout << ternary::TrainConfig::keys_markdown();
     return 0;
@@ -74,10 +70,13 @@ int main(int argc, char** argv) {
   if (config_path.empty() && resume.empty()) {
     std::cerr << "ternary-train: error: give --config FILE.yaml (e.g. configs/llama_qat.yaml) or --resume DIR"
               << std::endl;
-    return 2;
+    return ternary::cli::kUsageError;
   }
   try {
     return train(config_path, overrides, resume, dump_config);
+  } catch (const std::bad_alloc&) {
+    std::cerr << "ternary-train: error: out of memory (a smaller model.dim, training.batch_size or seq_len fits)"
+              << std::endl;
   } catch (const c10::Error& e) {
     std::cerr << "ternary-train: error: " << e.what_without_backtrace() << std::endl;
   } catch (const std::exception& e) {

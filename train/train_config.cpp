@@ -2,10 +2,11 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <filesystem>
 #include <fstream>
 #include <limits>
-#include <thread>
 
+#include "common/threads.h"
 #include "quantizers/presets.h"
 #include "quantizers/yaml_reader.h"
 #include "train/config_overrides.h"
@@ -16,9 +17,6 @@ namespace {
 
 constexpr int64_t kNoMax = std::numeric_limits<int64_t>::max();
 constexpr double kInf = std::numeric_limits<double>::infinity();
-
-// `threads` beyond this is a typo, not a machine: OpenMP would try to start them all.
-int64_t max_threads() { return 4 * std::max<int64_t>(1, std::thread::hardware_concurrency()); }
 
 // The model section's defaults as a config sees them: vocabulary and context follow the data.
 LlamaConfig model_defaults() {
@@ -138,7 +136,12 @@ const ConfigSchema<TrainingConfig>& training_schema() {
         .number("grad_clip", &TrainingConfig::grad_clip, 0.0, kInf, "max global gradient norm (0 = off)")
         .choice("autocast", &TrainingConfig::autocast, named({Autocast::kNone, Autocast::kBf16}),
                 "`bf16`: the training forward under LibTorch autocast (bf16 matmuls; weights, gradients, optimizer "
-                "state and eval stay fp32)");
+                "state and eval stay fp32)")
+        .choice("on_nonfinite", &TrainingConfig::on_nonfinite, named({OnNonFinite::kSkip, OnNonFinite::kStop}),
+                "a step with a NaN/Inf loss or gradient norm: `skip` it (weights and optimizer state unchanged, as "
+                "AMP's GradScaler) or `stop` the run")
+        .integer("max_nonfinite_steps", &TrainingConfig::max_nonfinite_steps, 1, kNoMax,
+                 "with `skip`: this many non-finite steps in a row stop the run as diverged");
     return s;
   }();
   return schema;
@@ -255,6 +258,8 @@ std::vector<std::string> section_names() {
 
 const char* to_string(Autocast a) { return a == Autocast::kBf16 ? "bf16" : "none"; }
 
+const char* to_string(OnNonFinite policy) { return policy == OnNonFinite::kStop ? "stop" : "skip"; }
+
 const char* to_string(ModelSource source) {
   switch (source) {
     case ModelSource::kScratch: return "scratch";
@@ -307,10 +312,13 @@ TrainConfig TrainConfig::parse(const std::string& yaml_text, const std::string& 
 }
 
 TrainConfig TrainConfig::from_file(const std::string& path, const std::vector<std::string>& overrides) {
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error))
+    throw ConfigError(path + ": is a directory; give the config file itself (e.g. configs/llama_qat.yaml)");
   std::ifstream in(path);
   if (!in) throw ConfigError(path + ": cannot open the config file (check the path)");
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw ConfigError(path + ": cannot read the config file (is it a directory?)");
+  if (in.bad()) throw ConfigError(path + ": cannot read the config file");
   return parse(text, path, overrides);
 }
 

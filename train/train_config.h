@@ -39,6 +39,12 @@ struct ScheduleConfig {
 enum class Autocast { kNone, kBf16 };  // kBf16: forward in bfloat16 autocast (master weights stay fp32)
 const char* to_string(Autocast autocast);
 
+// A step whose loss or gradient norm is NaN/Inf: kSkip leaves the weights and optimizer state as
+// they were (as AMP's GradScaler skips), and the run stops after max_nonfinite_steps in a row;
+// kStop stops at the first.
+enum class OnNonFinite { kSkip, kStop };
+const char* to_string(OnNonFinite policy);
+
 struct TrainingConfig {
   int64_t steps = 2000;
   int64_t batch_size = 12;
@@ -46,6 +52,8 @@ struct TrainingConfig {
   int64_t grad_accum = 1;    // micro-batches per optimizer step
   double grad_clip = 1.0;    // max global grad norm; 0 = no clipping
   Autocast autocast = Autocast::kNone;
+  OnNonFinite on_nonfinite = OnNonFinite::kSkip;
+  int64_t max_nonfinite_steps = 10;  // consecutive skipped steps before the run stops as diverged
   bool operator==(const TrainingConfig&) const = default;
 };
 

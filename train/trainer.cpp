@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "common/atomic_file.h"
+#include "common/threads.h"
 #include "models/hf_import.h"
 #include "modules/quant_slot_names.h"
 #include "modules/quantize.h"
@@ -47,6 +48,9 @@ Trainer::Trainer(TrainConfig config, const std::string& resume_checkpoint, std::
 
 Trainer::Trainer(TrainConfig config, const Checkpoint* resume, std::ostream* log)
     : config_(std::move(config)), log_(log) {
+  if (config_.threads < 0 || config_.threads > max_threads())
+    throw ConfigError("threads: " + std::to_string(config_.threads) + " is outside 0.." + std::to_string(max_threads()) +
+                      " (0 = LibTorch's default, at most 4 x the hardware threads)");
   if (config_.threads > 0) at::set_num_threads(static_cast<int>(config_.threads));
   if (config_.device == Device::kCuda) {
     if (!torch::cuda::is_available())
@@ -197,6 +201,12 @@ std::string Trainer::sample_text() {
 }
 
 std::string Trainer::save_checkpoint(const std::string& name) {
+  // A diverged model never becomes the latest or best checkpoint: the ones already written stay.
+  for (const auto& p : model_->named_parameters())
+    if (!at::isfinite(p.value()).all().item<bool>())
+      throw std::runtime_error("step " + std::to_string(state_.step) + ": parameter " + p.key() +
+                               " is not finite; not writing checkpoint " + name +
+                               " (the run diverged; lower optimizer.lr; the checkpoints written so far are intact)");
   state_.rng_state = data_generator_.get_state();
   const std::string dir = config_.output_dir + "/checkpoints/" + name;
   write_checkpoint(dir, *model_, optimizer_.get(), state_, config_.to_yaml());
@@ -223,12 +233,21 @@ StepMetrics Trainer::train_step() {
     loss.backward();
     m.loss += loss.item<double>();
   }
-  if (!std::isfinite(m.loss))
-    throw std::runtime_error("training diverged at step " + std::to_string(state_.step + 1) + " (loss " +
-                             std::to_string(m.loss) + "); lower optimizer.lr or raise schedule.warmup_steps. " +
-                             "Checkpoints written so far are intact.");
   m.grad_norm = torch::nn::utils::clip_grad_norm_(model_->parameters(), t.grad_clip > 0 ? t.grad_clip : INFINITY);
-  optimizer_->step();
+  if (std::isfinite(m.loss) && std::isfinite(m.grad_norm)) {
+    nonfinite_in_a_row_ = 0;
+    optimizer_->step();
+  } else {  // as AMP's GradScaler: no update, weights and optimizer state stay as they were
+    ++nonfinite_in_a_row_;
+    m.skipped = true;
+    optimizer_->zero_grad();
+    if (t.on_nonfinite == OnNonFinite::kStop || nonfinite_in_a_row_ >= t.max_nonfinite_steps)
+      throw std::runtime_error(
+          "training diverged at step " + std::to_string(state_.step + 1) + " (loss " + std::to_string(m.loss) +
+          ", gradient norm " + std::to_string(m.grad_norm) + (t.on_nonfinite == OnNonFinite::kSkip
+              ? "; " + std::to_string(nonfinite_in_a_row_) + " non-finite steps in a row" : std::string()) +
+          "); lower optimizer.lr or raise schedule.warmup_steps. Checkpoints written so far are intact.");
+  }
   state_.tokens_seen += t.batch_size * t.seq_len * t.grad_accum;
   m.step = ++state_.step;
   return m;
@@ -254,6 +273,10 @@ TrainResult Trainer::run(const std::atomic<bool>* stop_requested) {
     state_.val_loss = std::numeric_limits<double>::quiet_NaN();
     if (last || (config_.eval.every > 0 && state_.step % config_.eval.every == 0)) {
       state_.val_loss = evaluate();
+      if (!std::isfinite(state_.val_loss))  // never written as latest or best
+        throw std::runtime_error("step " + std::to_string(state_.step) + ": val loss is " +
+                                 std::to_string(state_.val_loss) + "; the run diverged (lower optimizer.lr); no "
+                                 "checkpoint written for it, the ones written so far are intact");
       result.val_loss = state_.val_loss;
       progress.on_eval({state_.step, state_.val_loss, sample_text()});
       if (state_.val_loss < state_.best_val_loss) {

@@ -45,7 +45,8 @@ class Trainer {
   // Trains until training.steps, or until *stop_requested becomes true (then checkpoints and returns).
   TrainResult run(const std::atomic<bool>* stop_requested = nullptr);
   // One optimizer step (schedules, accumulation, clipping), without eval, metrics or checkpoints;
-  // run() is a loop of these. Throws when the loss is not finite.
+  // run() is a loop of these. A non-finite loss or gradient norm skips the update (or stops the
+  // run, per training.on_nonfinite); the run stops after training.max_nonfinite_steps in a row.
   StepMetrics train_step();
   double evaluate();  // mean cross-entropy over the fixed validation batches
 
@@ -74,6 +75,7 @@ class Trainer {
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   at::Generator data_generator_;  // draws training windows; checkpointed
   TrainerState state_;
+  int64_t nonfinite_in_a_row_ = 0;  // consecutive skipped steps (training.on_nonfinite)
 };
 
 }  // namespace ternary

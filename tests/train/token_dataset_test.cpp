@@ -4,8 +4,10 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 namespace ternary {
 namespace {
@@ -65,6 +67,53 @@ TEST(TokenDataset, CorruptFilesAreClearErrorsAndPrepareRebuildsThem) {
   EXPECT_THROW(TokenDataset::open(options.cache_path), std::runtime_error);
   EXPECT_THROW(TokenDataset::prepare({{"/nonexistent.txt"}, options.cache_path, 0.1}, Tokenizer::bytes()),
                std::runtime_error);
+}
+
+// Was: SIGSEGV. Header counts whose product with the token width wraps around to the file size,
+// tokens past the vocabulary, a directory: each a one-line error naming the file.
+TEST(TokenDataset, CraftedHeadersAreClearErrors) {
+  const TokenDatasetOptions options{{write_text("d.txt", corpus(100))}, ::testing::TempDir() + "/d.tok", 0.1};
+  TokenDataset::prepare(options, Tokenizer::bytes());
+  std::string bytes;
+  {
+    std::ifstream in(options.cache_path, std::ios::binary);
+    bytes.assign((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
+  auto error_with = [&](const std::function<void(std::string&)>& edit) {
+    std::string copy = bytes;
+    edit(copy);
+    const std::string path = ::testing::TempDir() + "/crafted.tok";
+    std::ofstream(path, std::ios::binary) << copy;
+    try {
+      TokenDataset::open(path);
+    } catch (const std::runtime_error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  auto put_u64 = [](std::string& s, size_t offset, uint64_t v) { std::memcpy(s.data() + offset, &v, 8); };
+  // Header: magic 8, version 4, token_bytes 4, vocab 8 (@16), n_train 8 (@24), n_val 8 (@32), ...
+  const uint64_t n_train = [&] { uint64_t v; std::memcpy(&v, bytes.data() + 24, 8); return v; }();
+  const uint64_t n_val = [&] { uint64_t v; std::memcpy(&v, bytes.data() + 32, 8); return v; }();
+  // (n_train + 2^63) * 2 wraps to n_train * 2: the old check passed it and read 2^64 bytes away.
+  EXPECT_NE(error_with([&](std::string& s) { put_u64(s, 24, n_train + (uint64_t{1} << 63)); })
+                .find("size does not match its header"),
+            std::string::npos);
+  EXPECT_NE(error_with([&](std::string& s) { put_u64(s, 32, ~uint64_t{0} - n_train + n_val + 1); })
+                .find("size does not match its header"),
+            std::string::npos);
+  EXPECT_NE(error_with([&](std::string& s) { put_u64(s, 16, 0); }).find("vocabulary size 0"), std::string::npos);
+  EXPECT_NE(error_with([&](std::string& s) { put_u64(s, 16, 10); }).find("outside its vocabulary of 10"),
+            std::string::npos);
+  EXPECT_EQ(error_with([](std::string&) {}), "no error");  // the untouched copy opens
+  const std::string dir = ::testing::TempDir() + "/a_directory.tok";
+  std::filesystem::create_directories(dir);
+  try {
+    TokenDataset::open(dir);
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("is not a regular file"), std::string::npos) << e.what();
+  }
 }
 
 TEST(TokenDataset, TrainWindowsAreShiftedPairsAndReproducible) {

@@ -257,6 +257,55 @@ TEST(Trainer, DataProblemsAreClearErrors) {
   }
 }
 
+// Was: lr 1e3 ran to "done" with NaN gradient norms, and its checkpoints exported. A non-finite
+// step is skipped (weights and optimizer state untouched), K in a row stop the run, and a run that
+// diverged never writes a checkpoint.
+TEST(Trainer, NonFiniteStepsAreSkippedThenStopTheRunWithoutACheckpoint) {
+  auto poison = [](Trainer& trainer) {
+    at::NoGradGuard no_grad;
+    trainer.model()->named_parameters()["norm.weight"].fill_(std::numeric_limits<float>::quiet_NaN());
+  };
+  {
+    Trainer trainer(tiny_config(fresh_dir("nonfinite_skip"), {"training.max_nonfinite_steps=3", "eval.sample_tokens=0"}),
+                    "", nullptr);
+    poison(trainer);
+    const at::Tensor embedding = trainer.model()->named_parameters()["embed_tokens.weight"].clone();
+    EXPECT_TRUE(trainer.train_step().skipped);
+    EXPECT_TRUE(trainer.train_step().skipped);
+    EXPECT_TRUE(at::equal(embedding, trainer.model()->named_parameters()["embed_tokens.weight"]));  // no update
+    try {
+      trainer.train_step();
+      FAIL() << "the third non-finite step in a row stops the run";
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find("3 non-finite steps in a row"), std::string::npos) << e.what();
+    }
+  }
+  {
+    Trainer trainer(tiny_config(fresh_dir("nonfinite_stop"), {"training.on_nonfinite=stop"}), "", nullptr);
+    poison(trainer);
+    EXPECT_THROW(trainer.train_step(), std::runtime_error);
+  }
+  // Skipping forever: the checkpoint at step 4 refuses the non-finite weights; without
+  // checkpoints on the way, the final eval's NaN val loss stops the run before its checkpoint.
+  for (const auto& [checkpoint_every, message] :
+       {std::pair<std::string, std::string>{"4", "parameter norm.weight is not finite; not writing checkpoint step_000004"},
+        {"0", "val loss is nan; the run diverged"}}) {
+    const std::string out = fresh_dir("nonfinite_run" + checkpoint_every);
+    Trainer trainer(tiny_config(out, {"training.max_nonfinite_steps=100", "eval.every=0",
+                                      "checkpoint.every=" + checkpoint_every}),
+                    "", nullptr);
+    poison(trainer);
+    try {
+      trainer.run();
+      FAIL() << "a diverged run must not finish";
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << e.what();
+    }
+    EXPECT_TRUE(list_step_checkpoints(out + "/checkpoints").empty());
+    EXPECT_FALSE(fs::exists(out + "/checkpoints/best"));
+  }
+}
+
 // training.autocast: bf16 on the CPU (the same LibTorch mechanism as on CUDA): the forward runs its
 // matmuls in bfloat16, weights and optimizer state stay float32, and the losses track fp32's.
 TEST(Trainer, Bf16AutocastTrainsCloseToFp32AndKeepsFp32Weights) {
