@@ -13,6 +13,7 @@
 #include "common/atomic_file.h"
 #include "common/fnv1a.h"
 #include "modules/quant_slot_names.h"
+#include "train/torch_archive_check.h"
 
 namespace ternary {
 namespace fs = std::filesystem;
@@ -59,6 +60,11 @@ std::string trainer_state_bytes(const TrainerState& s) {
 template <typename Read>
 void read_archive(const std::string& bytes, const fs::path& path, const at::Device& device, Read read) {
   torch::serialize::InputArchive archive;
+  try {
+    check_torch_archive(bytes, path.string());  // what LibTorch would abort on, as an error
+  } catch (const std::runtime_error& e) {
+    fail(std::string("checkpoint file ") + e.what());
+  }
   try {
     archive.load_from(bytes.data(), bytes.size(), device);
   } catch (const std::exception&) {
