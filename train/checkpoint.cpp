@@ -7,20 +7,18 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "common/atomic_file.h"
 #include "common/fnv1a.h"
 #include "modules/quant_slot_names.h"
+#include "train/checkpoint_manifest.h"
 #include "train/torch_archive_check.h"
 
 namespace ternary {
 namespace fs = std::filesystem;
 namespace {
 
-constexpr const char* kFormat = "ternary-engine checkpoint";
-constexpr int kVersion = 1;
 const std::vector<std::string> kFiles = {"model.pt", "optimizer.pt", "trainer.pt", "config.yaml"};
 
 [[noreturn]] void fail(const std::string& message) { throw CheckpointError(message); }
@@ -122,12 +120,8 @@ void write_checkpoint(const std::string& dir, const torch::nn::Module& model, co
   files["optimizer.pt"] = optimizer ? archive_bytes(*optimizer) : archive_bytes(torch::nn::Module());
   files["trainer.pt"] = trainer_state_bytes(state);
   files["config.yaml"] = config_yaml;
-  nlohmann::json manifest = {{"format", kFormat}, {"version", kVersion}, {"step", state.step}};
-  for (const auto& [name, bytes] : files) {
-    write_file_atomic((tmp / name).string(), bytes);
-    manifest["files"][name] = {{"bytes", bytes.size()}, {"fnv1a", fnv1a_hex(bytes.data(), bytes.size())}};
-  }
-  write_file_atomic((tmp / "manifest.json").string(), manifest.dump(2) + "\n");
+  for (const auto& [name, bytes] : files) write_file_atomic((tmp / name).string(), bytes);
+  write_file_atomic((tmp / "manifest.json").string(), checkpoint_manifest_json(state.step, files));
 
   // Swap into place: the old directory is removed only after the new one has its final name.
   const fs::path old = parent / ("." + final_dir.filename().string() + ".old");
@@ -143,38 +137,28 @@ Checkpoint Checkpoint::open(const std::string& dir) {
   if (!fs::is_directory(root)) fail("checkpoint " + dir + " does not exist (give a checkpoint directory)");
   const fs::path manifest_path = root / "manifest.json";
   if (!fs::exists(manifest_path)) fail("checkpoint " + dir + " has no manifest.json (not a ternary-train checkpoint)");
-  const auto manifest = nlohmann::json::parse(read_file(manifest_path), nullptr, /*allow_exceptions=*/false);
-  if (manifest.is_discarded()) fail(manifest_path.string() + " is corrupt (not JSON); use another checkpoint");
-  auto field = [&](const nlohmann::json& object, const char* key, nlohmann::json::value_t type) -> const nlohmann::json& {
-    if (!object.is_object() || !object.contains(key) || object.at(key).type() != type)
-      fail(manifest_path.string() + " is corrupt ('" + key + "' is missing or has the wrong type); use another "
-                                    "checkpoint");
-    return object.at(key);
-  };
-  if (!manifest.is_object() || !manifest.contains("format") || manifest.at("format") != kFormat)
-    fail(manifest_path.string() + " is not a ternary-engine checkpoint manifest");
-  const auto& version = manifest.contains("version") ? manifest.at("version") : nlohmann::json();
-  if (!version.is_number_integer() || version.get<int64_t>() != kVersion)
-    fail(manifest_path.string() + ": checkpoint version " + version.dump() + " is not supported (this build reads "
-         "version " + std::to_string(kVersion) + ")");
-  const auto& listed = field(manifest, "files", nlohmann::json::value_t::object);
-
+  constexpr uintmax_t kMaxManifestBytes = 1 << 20;  // a real one is a few hundred bytes
+  std::error_code size_error;
+  if (fs::file_size(manifest_path, size_error) > kMaxManifestBytes || size_error)
+    fail(manifest_path.string() + " is not a checkpoint manifest (unreadable, or over 1 MiB)");
+  std::map<std::string, ManifestFile> listed;
+  try {
+    listed = parse_checkpoint_manifest(read_file(manifest_path), manifest_path.string(), kFiles);
+  } catch (const std::runtime_error& e) {
+    fail(e.what());
+  }
   Checkpoint checkpoint;
   checkpoint.dir_ = dir;
-  for (const auto& name : kFiles) {
-    if (!listed.contains(name)) fail(manifest_path.string() + " does not list " + name);
-    const auto& entry = listed.at(name);
-    const auto& size = field(entry, "bytes", nlohmann::json::value_t::number_unsigned);
-    const auto& hash = field(entry, "fnv1a", nlohmann::json::value_t::string);
+  for (const auto& [name, entry] : listed) {
     const fs::path path = root / name;
     std::error_code error;
     const uintmax_t on_disk = fs::file_size(path, error);
     if (error) fail("checkpoint file " + path.string() + " is missing (the checkpoint is incomplete)");
-    if (on_disk != size.get<uint64_t>())  // checked before reading, so a wrong size never allocates
+    if (on_disk != entry.bytes)  // checked before reading, so a wrong size never allocates
       fail("checkpoint file " + path.string() + " has " + std::to_string(on_disk) + " bytes, expected " +
-           std::to_string(size.get<uint64_t>()) + " (truncated or corrupt; use another checkpoint)");
+           std::to_string(entry.bytes) + " (truncated or corrupt; use another checkpoint)");
     std::string bytes = read_file(path);
-    if (fnv1a_hex(bytes.data(), bytes.size()) != hash.get<std::string>())
+    if (fnv1a_hex(bytes.data(), bytes.size()) != entry.fnv1a)
       fail("checkpoint file " + path.string() + " fails its checksum (corrupt; use another checkpoint)");
     checkpoint.files_[name] = std::move(bytes);
   }

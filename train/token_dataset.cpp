@@ -15,26 +15,10 @@
 
 #include "common/atomic_file.h"
 #include "common/fnv1a.h"
+#include "train/token_file.h"
 
 namespace ternary {
 namespace {
-
-constexpr char kMagic[8] = {'T', 'T', 'O', 'K', 'E', 'N', 'S', '1'};
-constexpr uint32_t kVersion = 1;
-
-#pragma pack(push, 1)
-struct Header {
-  char magic[8];
-  uint32_t version;
-  uint32_t token_bytes;
-  uint64_t vocab_size;
-  uint64_t n_train;
-  uint64_t n_val;
-  uint64_t fingerprint;
-  char tokenizer_id[64];
-};
-#pragma pack(pop)
-static_assert(sizeof(Header) == 112, "token file header layout");
 
 [[noreturn]] void fail(const std::string& path, const std::string& message) {
   throw std::runtime_error(path + ": " + message);
@@ -64,7 +48,7 @@ struct TokenDataset::Mapping {
   ~Mapping() {
     if (data != MAP_FAILED) munmap(data, size);
   }
-  const char* tokens() const { return static_cast<const char*>(data) + sizeof(Header); }
+  const char* tokens() const { return static_cast<const char*>(data) + sizeof(TokenFileHeader); }
 };
 
 TokenDataset TokenDataset::open(const std::string& path) {
@@ -77,40 +61,11 @@ TokenDataset TokenDataset::open(const std::string& path) {
   }
   auto mapping = std::make_shared<Mapping>();
   mapping->size = static_cast<size_t>(st.st_size);
-  if (mapping->size >= sizeof(Header)) mapping->data = mmap(nullptr, mapping->size, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (mapping->size >= sizeof(TokenFileHeader)) mapping->data = mmap(nullptr, mapping->size, PROT_READ, MAP_PRIVATE, fd, 0);
   ::close(fd);
   if (mapping->data == MAP_FAILED) fail(path, "too short or unreadable to be a tokenized data file; delete it to rebuild");
-  Header h;
-  std::memcpy(&h, mapping->data, sizeof h);
-  if (std::memcmp(h.magic, kMagic, sizeof kMagic) != 0) fail(path, "not a tokenized data file (bad magic); delete it to rebuild");
-  if (h.version != kVersion)
-    fail(path, "tokenized data version " + std::to_string(h.version) + ", expected " + std::to_string(kVersion) +
-                   "; delete it to rebuild");
-  if (h.token_bytes != 2 && h.token_bytes != 4) fail(path, "bad token width; delete it to rebuild");
-  // Each count is bounded by the file before any arithmetic, so nothing can overflow.
-  const uint64_t capacity = (mapping->size - sizeof(Header)) / h.token_bytes;
-  if (h.n_train > capacity || h.n_val > capacity - h.n_train ||
-      sizeof(Header) + (h.n_train + h.n_val) * h.token_bytes != mapping->size)
-    fail(path, "size does not match its header (truncated?); delete it to rebuild");
-  if (h.n_train < 2 || h.n_val < 2) fail(path, "holds too few tokens for a train/val split; delete it to rebuild");
-  if (h.vocab_size == 0 || h.vocab_size > (h.token_bytes == 2 ? 65536u : uint64_t{INT32_MAX}))
-    fail(path, "vocabulary size " + std::to_string(h.vocab_size) + " does not fit its " +
-                   std::to_string(h.token_bytes) + "-byte tokens; delete it to rebuild");
-  const uint64_t n_tokens = h.n_train + h.n_val;
-  const char* tokens = mapping->tokens();
-  for (uint64_t i = 0; i < n_tokens; ++i) {  // a token past the vocabulary would index out of the embedding
-    uint32_t token = 0;
-    if (h.token_bytes == 2) {
-      uint16_t t;
-      std::memcpy(&t, tokens + 2 * i, 2);
-      token = t;
-    } else {
-      std::memcpy(&token, tokens + 4 * i, 4);
-    }
-    if (token >= h.vocab_size)
-      fail(path, "token " + std::to_string(i) + " is id " + std::to_string(token) + ", outside its vocabulary of " +
-                     std::to_string(h.vocab_size) + " (corrupt); delete it to rebuild");
-  }
+  const TokenFileHeader h =
+      validate_token_file(std::string_view(static_cast<const char*>(mapping->data), mapping->size), path);
   TokenDataset d;
   d.mapping_ = std::move(mapping);
   d.path_ = path;
@@ -146,9 +101,9 @@ TokenDataset TokenDataset::prepare(const TokenDatasetOptions& options, const Tok
   const auto n_val = static_cast<int64_t>(static_cast<double>(n) * options.val_fraction);
   if (n_val < 2 || n - n_val < 2)
     throw std::invalid_argument("corpus of " + std::to_string(n) + " tokens is too small for a train/val split");
-  Header h{};
-  std::memcpy(h.magic, kMagic, sizeof kMagic);
-  h.version = kVersion;
+  TokenFileHeader h{};
+  std::memcpy(h.magic, kTokenFileMagic, sizeof kTokenFileMagic);
+  h.version = kTokenFileVersion;
   h.token_bytes = tokenizer.vocab_size() <= 65536 ? 2 : 4;
   h.vocab_size = static_cast<uint64_t>(tokenizer.vocab_size());
   h.n_train = static_cast<uint64_t>(n - n_val);

@@ -50,6 +50,28 @@ else
     fail "--device cuda without a usable GPU: $(cat err.txt)"
 fi
 mkdir -p notacheckpoint
-expect_error "no checkpoint there" "$bin/ternary-export" --checkpoint notacheckpoint --out x.gguf
+expect_error "--checkpoint notacheckpoint: no checkpoint there" "$bin/ternary-export" --checkpoint notacheckpoint --out x.gguf
 [ ! -e x.gguf ] || fail "a failed export writes nothing"
+long_prompt="$(head -c 200 "$src/data/tinyshakespeare.txt")"
+expect_error "shorten the prompt" "$bin/ternary-run" --model model.gguf --prompt "$long_prompt"
+
+# Usage errors: one line naming the option, exit 2 (not CLI11's 104-109), never a 300-digit range.
+expect_usage() {  # expect_usage "message part" command...
+  local want="$1"; shift
+  set +e; "$@" > /dev/null 2> err.txt; local rc=$?; set -e
+  [ "$rc" = 2 ] || fail "$* should exit 2, got $rc: $(cat err.txt)"
+  [ "$(wc -l < err.txt)" = 1 ] || fail "$* should print one line: $(cat err.txt)"
+  grep -q -- "$want" err.txt || fail "$*: expected '$want' in: $(cat err.txt)"
+  [ "$(wc -c < err.txt)" -lt 200 ] || fail "$*: the message is too long: $(cat err.txt)"
+}
+expect_usage "-n" "$bin/ternary-run" --model model.gguf --prompt x -n -1
+expect_usage "--threads" "$bin/ternary-run" --model model.gguf --prompt x --threads 100000
+expect_usage "--threads" "$bin/ternary-run" --model model.gguf --prompt x --threads 0
+expect_usage "--temperature" "$bin/ternary-run" --model model.gguf --prompt x --temperature -1
+expect_usage "--window" "$bin/ternary-run" --model model.gguf --perplexity text.txt --window 0
+expect_usage "-n" "$bin/ternary-run" --model model.gguf --prompt x -n 99999999999999999999
+expect_usage "--bogus" "$bin/ternary-run" --model model.gguf --prompt x --bogus
+expect_usage "is a directory" "$bin/ternary-export" --checkpoint run --out notacheckpoint
+[ -z "$(ls -A notacheckpoint)" ] || fail "--out DIR leaves nothing behind: $(ls -A notacheckpoint)"
+ls -a | grep -q 'tmp' && fail "no temporary file left behind: $(ls -a)"
 echo "ternary-export / ternary-run CLI: all checks passed"

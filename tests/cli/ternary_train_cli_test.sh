@@ -51,4 +51,14 @@ ls -a run/checkpoints | grep -q '\.tmp$' && fail "no temporary checkpoint left b
 "$train" --resume run > resume.log 2>&1 || fail "resume: $(tail -3 resume.log)"
 grep -q "done: 400 steps" resume.log || fail "resume finishes the run: $(tail -3 resume.log)"
 [ "$(grep -c '"loss"' run/metrics.jsonl)" = 400 ] || fail "metrics.jsonl has one record per step after resume"
+"$train" --resume run > again.log 2>&1 || fail "resuming a finished run: $(tail -3 again.log)"
+grep -q "already finished at step 400" again.log || fail "resuming a finished run says so: $(tail -3 again.log)"
+
+# A directory where a file belongs; threads beyond the machine; an unknown flag (usage, exit 2).
+set +e; "$train" --config "$src/configs" 2> err.txt; rc=$?; set -e
+[ "$rc" = 1 ] && grep -q "configs: is a directory; give the config file itself" err.txt || fail "--config DIR: $(cat err.txt)"
+set +e; "$train" --config "$src/configs/llama_qat.yaml" --set threads=100000 --dump-config 2> err.txt; rc=$?; set -e
+[ "$rc" = 1 ] && grep -q "threads: must be at most" err.txt || fail "threads: 100000: $(cat err.txt)"
+set +e; "$train" --bogus 2> err.txt; rc=$?; set -e
+[ "$rc" = 2 ] && [ "$(wc -l < err.txt)" = 1 ] || fail "an unknown flag is a one-line usage error: $rc $(cat err.txt)"
 echo "ternary-train CLI: all checks passed"

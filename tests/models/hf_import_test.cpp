@@ -5,6 +5,9 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <limits>
+
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -117,6 +120,31 @@ TEST(Safetensors, RejectsGarbageHeaders) {
   EXPECT_NE(error_of([&] { read_safetensors(path); }).find("header is not valid JSON"), std::string::npos);
   std::ofstream(path, std::ios::binary) << std::string("\xff\xff\xff\xff\x00\x00\x00\x00", 8);
   EXPECT_NE(error_of([&] { read_safetensors(path); }).find("exceeds the file"), std::string::npos);
+  // Was: nlohmann's raw type_error text. Each names the tensor and the field.
+  auto with_header = [&](const std::string& json, size_t data_bytes) {
+    std::string file(8, '\0');
+    const uint64_t n = json.size();
+    std::memcpy(file.data(), &n, 8);
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << file << json << std::string(data_bytes, '\0');
+    return error_of([&] { read_safetensors(path); });
+  };
+  EXPECT_NE(with_header(R"({"w": {"dtype": 7, "shape": [2], "data_offsets": [0, 8]}})", 8).find("'w' has no dtype"),
+            std::string::npos);
+  EXPECT_NE(with_header(R"({"w": {"dtype": "F32", "shape": ["2"], "data_offsets": [0, 8]}})", 8).find("shape entry"),
+            std::string::npos);
+  EXPECT_NE(with_header(R"({"w": {"dtype": "F32", "shape": [4611686018427387904, 4], "data_offsets": [0, 8]}})", 8)
+                .find("larger than the file"),
+            std::string::npos);
+  EXPECT_NE(with_header(R"([1, 2])", 0).find("not a JSON object"), std::string::npos);
+  // Was: a NaN weight imported silently, later blamed on the learning rate.
+  std::string nan_file = R"({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}})";
+  const uint64_t n = nan_file.size();
+  std::string bytes(8, '\0');
+  std::memcpy(bytes.data(), &n, 8);
+  const float values[2] = {1.0f, std::numeric_limits<float>::quiet_NaN()};
+  std::ofstream(path, std::ios::binary | std::ios::trunc)
+      << bytes << nan_file << std::string(reinterpret_cast<const char*>(values), 8);
+  EXPECT_NE(error_of([&] { read_safetensors(path); }).find("tensor 'w' contains NaN or Inf"), std::string::npos);
 }
 
 }  // namespace ternary

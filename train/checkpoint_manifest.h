@@ -1,0 +1,26 @@
+// manifest.json of a checkpoint directory: format, version, step, and the size and FNV-1a hash
+// of every file. Written and parsed here only; LibTorch-free, so a fuzz target can run the parser.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ternary {
+
+struct ManifestFile {
+  uint64_t bytes = 0;
+  std::string fnv1a;  // 16 hex digits
+};
+
+// The manifest text for these files (name -> contents).
+std::string checkpoint_manifest_json(int64_t step, const std::map<std::string, std::string>& files);
+
+// Every entry of `required_files`, checked for type and presence. Throws std::runtime_error
+// naming `manifest_path` and what is wrong (not JSON, another format or version, a missing file).
+std::map<std::string, ManifestFile> parse_checkpoint_manifest(std::string_view text, const std::string& manifest_path,
+                                                              const std::vector<std::string>& required_files);
+
+}  // namespace ternary
