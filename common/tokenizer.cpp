@@ -4,6 +4,8 @@
 
 #include <cstdio>
 #include <fstream>
+#include <set>
+#include <string_view>
 #include <sstream>
 #include <stdexcept>
 
@@ -13,6 +15,77 @@ namespace ternary {
 namespace {
 
 constexpr const char* kSpaceMarker = "\xe2\x96\x81";  // SentencePiece's "▁"
+
+// Protocol-buffer wire format, as far as a ModelProto's pieces need it.
+class WireReader {
+ public:
+  explicit WireReader(std::string_view data) : data_(data) {}
+  bool done() const { return pos_ >= data_.size(); }
+  // False when the input is not well-formed at this point.
+  bool varint(uint64_t& value) {
+    value = 0;
+    for (int shift = 0; shift < 64 && pos_ < data_.size(); shift += 7) {
+      const auto byte = static_cast<uint8_t>(data_[pos_++]);
+      value |= static_cast<uint64_t>(byte & 0x7f) << shift;
+      if (!(byte & 0x80)) return true;
+    }
+    return false;
+  }
+  // The next field: its number, and for length-delimited fields their bytes; others are skipped.
+  bool field(uint64_t& number, std::string_view& bytes, bool& delimited) {
+    uint64_t key = 0;
+    if (!varint(key)) return false;
+    number = key >> 3;
+    delimited = (key & 7) == 2;
+    switch (key & 7) {
+      case 0: return varint(key);
+      case 1: return skip(8);
+      case 5: return skip(4);
+      case 2: {
+        uint64_t length = 0;
+        if (!varint(length) || length > data_.size() - pos_) return false;
+        bytes = data_.substr(pos_, length);
+        pos_ += length;
+        return true;
+      }
+      default: return false;  // groups are not in a ModelProto
+    }
+  }
+
+ private:
+  bool skip(size_t n) {
+    if (n > data_.size() - pos_) return false;
+    pos_ += n;
+    return true;
+  }
+  std::string_view data_;
+  size_t pos_ = 0;
+};
+
+// SentencePiece builds a trie of the pieces whose builder aborts the process (an exception through
+// a noexcept frame) on an empty piece, a NUL byte or a repeated piece: reject those first.
+void check_sentencepiece_pieces(std::string_view blob, const std::string& source) {
+  WireReader model(blob);
+  std::set<std::string_view> seen;
+  while (!model.done()) {
+    uint64_t number = 0;
+    std::string_view bytes;
+    bool delimited = false;
+    if (!model.field(number, bytes, delimited)) return;  // malformed: SentencePiece's parser reports it
+    if (number != 1 || !delimited) continue;              // field 1: repeated SentencePiece
+    WireReader piece_fields(bytes);
+    while (!piece_fields.done()) {
+      uint64_t piece_number = 0;
+      std::string_view piece;
+      bool piece_delimited = false;
+      if (!piece_fields.field(piece_number, piece, piece_delimited)) return;
+      if (piece_number != 1 || !piece_delimited) continue;  // field 1: the piece's text
+      if (piece.empty() || piece.find('\0') != std::string_view::npos || !seen.insert(piece).second)
+        throw std::runtime_error(source + ": not a usable SentencePiece model (piece " + std::to_string(seen.size()) +
+                                 " is empty, repeated or contains a NUL byte)");
+    }
+  }
+}
 
 }  // namespace
 
@@ -30,6 +103,7 @@ Tokenizer::Tokenizer(TokenizerKind kind, std::string model_blob, const std::stri
     model_blob_.clear();
     return;
   }
+  check_sentencepiece_pieces(model_blob_, source);
   sentencepiece_ = std::make_unique<sentencepiece::SentencePieceProcessor>();
   const auto status = sentencepiece_->LoadFromSerializedProto(model_blob_);
   if (!status.ok()) throw std::runtime_error(source + ": not a SentencePiece model (" + status.ToString() + ")");

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <stdexcept>
 
 namespace ternary::kernels {
@@ -34,9 +35,20 @@ KernelTier selected_tier() {
 
 void quantize_activations(const float* x, int64_t k, float eps, QuantizedActivations& out) {
   float absmax = 0;
-  for (int64_t i = 0; i < k; ++i) absmax = std::max(absmax, std::fabs(x[i]));
-  out.scale = std::max(absmax / 127.0f, eps);
+  bool finite = true;
+  for (int64_t i = 0; i < k; ++i) {
+    const float magnitude = std::fabs(x[i]);
+    finite &= magnitude <= std::numeric_limits<float>::max();  // false for NaN and Inf
+    absmax = std::max(absmax, magnitude);
+  }
   out.q.resize(static_cast<size_t>(k));
+  if (!finite) {  // NaN out, as training's fake-quant gives NaN (a float -> int8 cast of NaN is undefined)
+    std::fill(out.q.begin(), out.q.end(), int8_t{0});
+    out.scale = std::numeric_limits<float>::quiet_NaN();
+    out.sum = 0;
+    return;
+  }
+  out.scale = std::max(absmax / 127.0f, eps);
   int32_t sum = 0;
   for (int64_t i = 0; i < k; ++i) {
     const float code = std::min(std::max(std::nearbyintf(x[i] / out.scale), -128.0f), 127.0f);

@@ -30,6 +30,7 @@ struct QuantizedActivations {
   float scale = 1;        // a
   int32_t sum = 0;        // sum of q (the kernels accumulate codes = trit + 1 and subtract it)
 };
+// A token with a NaN or Inf value gets scale NaN (all codes 0), so its outputs are NaN, as in training.
 void quantize_activations(const float* x, int64_t k, float eps, QuantizedActivations& out);
 
 // y (batch x rows) = the ternary linear of `batch` token activations (each of w.cols() values).

@@ -25,7 +25,22 @@ void YamlReader::check_keys(const YAML::Node& map, const std::vector<std::string
   }
 }
 
+size_t invalid_utf8_at(const std::string& text) {
+  for (size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    const size_t length = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (length == 0 || i + length > text.size() || (length == 2 && c < 0xC2)) return i;
+    for (size_t k = 1; k < length; ++k)
+      if ((static_cast<unsigned char>(text[i + k]) >> 6) != 0x2) return i;
+    i += length;
+  }
+  return std::string::npos;
+}
+
 YAML::Node YamlReader::load(const std::string& text) const {
+  // YAML is UTF-8; other bytes would come back changed from a dump (a resumed run's config).
+  if (const size_t at = invalid_utf8_at(text); at != std::string::npos)
+    throw ConfigError(source_ + ": byte " + std::to_string(at) + " is not UTF-8 text; save the file as UTF-8");
   try {
     return YAML::Load(text);
   } catch (const YAML::ParserException& e) {

@@ -55,6 +55,10 @@ class YamlReader {
   std::string source_;
 };
 
+// Offset of the first byte that is not part of well-formed UTF-8, or std::string::npos. YAML is
+// UTF-8, and other bytes would not survive a dump and parse unchanged.
+size_t invalid_utf8_at(const std::string& text);
+
 // The shortest text that parses back to exactly `value` ("0.9", not "0.90000000000000002"), for
 // writing configs people read.
 std::string yaml_number(double value);

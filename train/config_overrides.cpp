@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "common/config_error.h"
+#include "quantizers/yaml_reader.h"
 
 namespace ternary {
 namespace {
@@ -36,6 +37,8 @@ void apply_override(YAML::Node& root, const std::string& assignment) {
       path.find("..") != std::string::npos)
     throw ConfigError("--set " + assignment + ": expected section.key=value, e.g. --set optimizer.lr=3e-4");
   const std::string text = assignment.substr(equals + 1);
+  if (invalid_utf8_at(assignment) != std::string::npos)
+    throw ConfigError("--set " + assignment + ": not UTF-8 text");
   YAML::Node value;
   try {
     value = unmarked_copy(YAML::Load(text));

@@ -1,15 +1,12 @@
-// The `optimizer:` section of a training config -> a torch::optim::Optimizer.
+// The `optimizer:` section of a training config (train/make_optimizer.h builds the optimizer).
 //   optimizer: {name: adamw8bit, lr: 3.0e-4, betas: [0.9, 0.95], eps: 1.0e-8, weight_decay: 0.1}
 // Names: adamw8bit (default), adam8bit, sgd8bit, lion8bit, and the fp32 LibTorch baselines adamw,
 // sgd. Unknown names, keys that the chosen optimizer does not take, and bad values are
-// ConfigErrors naming the file, line and key.
+// ConfigErrors naming the file, line and key. LibTorch-free.
 #pragma once
 
-#include <torch/optim/optimizer.h>
-
-#include <memory>
+#include <cstdint>
 #include <string>
-#include <vector>
 
 namespace YAML {
 class Emitter;
@@ -44,9 +41,5 @@ struct OptimizerConfig {
   void to_yaml(YAML::Emitter& out) const;
   static const ConfigSchema<OptimizerConfig>& schema();
 };
-
-// Weight decay applies to `decay` only; `no_decay` (norms, biases, quantizer scales) gets 0.
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(const OptimizerConfig& config, std::vector<at::Tensor> decay,
-                                                        std::vector<at::Tensor> no_decay = {});
 
 }  // namespace ternary

@@ -17,6 +17,7 @@
 #include "train/autocast_scope.h"
 #include "train/distillation.h"
 #include "train/lr_schedule.h"
+#include "train/make_optimizer.h"
 #include "train/sampling.h"
 
 namespace ternary {

@@ -97,6 +97,15 @@ TEST(Tokenizer, BadModelsAreClearErrors) {
     EXPECT_NE(std::string(e.what()).find("not a SentencePiece model"), std::string::npos);
   }
   EXPECT_THROW(parse_tokenizer_kind("wordpiece"), std::invalid_argument);
+  // Found by the tokenizer fuzzer: a piece with a NUL byte made SentencePiece's trie builder abort
+  // the process. It is refused before SentencePiece sees it.
+  const std::string crash = std::string(TERNARY_SOURCE_DIR) + "/tests/fuzz/regressions/tokenizer/nul_byte_in_piece.model";
+  try {
+    Tokenizer::from_file(TokenizerKind::kSentencePiece, crash);
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("not a usable SentencePiece model"), std::string::npos) << e.what();
+  }
   EXPECT_EQ(parse_tokenizer_kind(to_string(TokenizerKind::kSentencePiece)), TokenizerKind::kSentencePiece);
 }
 

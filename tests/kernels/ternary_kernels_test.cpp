@@ -111,6 +111,13 @@ TEST(ActivationQuantization, MatchesTheTrainingQuantizerFormula) {
   quantize_activations(small.data(), 2, 1e-3f, a);
   EXPECT_EQ(a.scale, 1e-3f);
   EXPECT_EQ(a.q, (std::vector<int8_t>{50, -20}));
+  // Found by the GGUF fuzzer (UBSan: NaN cast to int8): non-finite inputs give NaN outputs.
+  for (const float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
+    const std::vector<float> poisoned = {0.5f, bad, -1.0f};
+    quantize_activations(poisoned.data(), 3, 1e-5f, a);
+    EXPECT_TRUE(std::isnan(a.scale));
+    EXPECT_EQ(a.q, std::vector<int8_t>(3, 0));
+  }
 }
 
 // Every tier the CPU has equals the reference bit for bit, on many shapes and batch sizes.

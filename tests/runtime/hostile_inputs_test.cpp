@@ -66,6 +66,20 @@ TEST(HostileModel, NonFiniteLogitsAreAnErrorWhenSamplingAndInPerplexity) {
   EXPECT_NE(error_of([&] { perplexity(rt, text, 32); }).find("perplexity is not finite"), std::string::npos);
 }
 
+// Found by the GGUF fuzzer: NaN activations reaching a ternary layer were cast to int8 (undefined).
+// They now give NaN logits, which the sampler reports.
+TEST(HostileModel, NanActivationsIntoTernaryLayersGiveNanLogits) {
+  const std::string path = mutated("nan_attn_norm.gguf", [](auto&, auto& data) {
+    fill_nan(data.at(gguf::tensor_name(0, gguf::LayerTensor::kAttnNorm)));
+  });
+  LlamaRuntime rt(path);
+  const std::vector<float> logits = rt.forward({1, 2});
+  EXPECT_TRUE(std::isnan(logits[0]));
+  Sampler sampler({0.8, 40, 0.95, 1});
+  EXPECT_NE(error_of([&] { sampler.sample(logits.data(), rt.shape().vocab_size); }).find("non-finite logit"),
+            std::string::npos);
+}
+
 // Was: 4.2 GB of KV cache for a 1.4 MB file at 2^19, std::bad_alloc at 2^20.
 TEST(HostileModel, AHugeContextLengthCostsOnlyWhatTheRunUses) {
   const std::string path = mutated("long_context.gguf", [](auto& metadata, auto&) {

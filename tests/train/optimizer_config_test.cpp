@@ -1,5 +1,7 @@
 #include "train/optimizer_config.h"
 
+#include "train/make_optimizer.h"
+
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <torch/optim/adamw.h>

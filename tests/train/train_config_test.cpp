@@ -140,6 +140,15 @@ TEST(TrainConfig, TheDocsListEveryKey) {
       << table;
 }
 
+// Found by the config fuzzer: bytes that are not UTF-8 came back changed from a dump, so a resumed
+// run would have had another config.
+TEST(TrainConfig, TextMustBeUtf8) {
+  EXPECT_EQ(error_of("eval: {sample_prompt: \"ab\xee\xeecd\"}\n"), "run.yaml: byte 25 is not UTF-8 text; save the file as UTF-8");
+  EXPECT_EQ(error_of("", {"eval.sample_prompt=\xff"}), "--set eval.sample_prompt=\xff: not UTF-8 text");
+  const TrainConfig c = TrainConfig::parse("eval: {sample_prompt: \"Zürich ☃\"}\n", "run.yaml");
+  EXPECT_TRUE(TrainConfig::parse(c.to_yaml(), "dumped.yaml") == c);
+}
+
 TEST(TrainConfig, NonFiniteNumbersAreRejected) {
   EXPECT_EQ(error_of("optimizer: {lr: .nan}\n"), "run.yaml:1: optimizer.lr: must be a finite number, got .nan");
   EXPECT_EQ(error_of("optimizer: {betas: [.inf, 0.9]}\n"),
