@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh > /dev/null
 BUILD_DIR="${TERNARY_FUZZ_BUILD_DIR:-build-fuzz}"
 FUZZ_SECONDS="${TERNARY_FUZZ_SECONDS:-30}"
+FUZZ_SEED="${TERNARY_FUZZ_SEED:-1}"  # fixed, so a CI run explores the same way twice
 JOBS="${TERNARY_JOBS:-$(nproc)}"
 export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
@@ -27,7 +28,7 @@ for fuzzer in "$BUILD_DIR"/fuzz/*_fuzz; do
   name="$(basename "$fuzzer" _fuzz)"
   mkdir -p "$BUILD_DIR/corpus/$name" "$BUILD_DIR/findings/$name"
   echo "[fuzz] $name: $FUZZ_SECONDS s" >&2
-  "$fuzzer" -max_total_time="$FUZZ_SECONDS" -timeout=20 -rss_limit_mb=3072 -print_final_stats=1 \
+  "$fuzzer" -seed="$FUZZ_SEED" -max_total_time="$FUZZ_SECONDS" -timeout=20 -rss_limit_mb=3072 -print_final_stats=1 \
     -artifact_prefix="$BUILD_DIR/findings/$name/" "$BUILD_DIR/corpus/$name" \
     "tests/fuzz/corpus/$name" "tests/fuzz/regressions/$name" 2> "$BUILD_DIR/findings/$name.log" ||
     { tail -n 40 "$BUILD_DIR/findings/$name.log" >&2; echo "[fuzz] $name: FINDING, see $BUILD_DIR/findings/$name/" >&2; exit 1; }

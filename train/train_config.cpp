@@ -228,7 +228,7 @@ const ConfigSchema<DistillationConfig>& distillation_schema() {
 const ConfigSchema<TrainConfig>& top_level_schema() {
   static const ConfigSchema<TrainConfig> schema = [] {
     ConfigSchema<TrainConfig> s("");
-    s.integer("seed", &TrainConfig::seed, std::numeric_limits<int64_t>::min(), kNoMax, "initialisation and data order")
+    s.integer("seed", &TrainConfig::seed, 0, int64_t{1} << 62, "initialisation and data order (sampling adds the step to it)")
         .integer("threads", &TrainConfig::threads, 0, kNoMax,
                  "0 = LibTorch's default; at most 4 × the hardware threads")
         .choice("device", &TrainConfig::device, named({Device::kCpu, Device::kCuda}),

@@ -27,14 +27,17 @@ cmp -s greedy1.txt greedy2.txt || fail "greedy output does not depend on the thr
 head -c 20000 "$src/data/tinyshakespeare.txt" > text.txt
 "$bin/ternary-run" --model model.gguf --perplexity text.txt | grep -q "^perplexity " || fail "--perplexity"
 
-# Bad input: one line, exit 1, never a crash.
-expect_error() {  # expect_error "message part" command...
-  local want="$1"; shift
+# Bad input: one short line naming the problem, exit 1 (bad input) or 2 (usage), never a crash.
+expect_exit() {  # expect_exit CODE "message part" command...
+  local code="$1" want="$2"; shift 2
   set +e; "$@" > /dev/null 2> err.txt; local rc=$?; set -e
-  [ "$rc" = 1 ] || fail "$* should exit 1, got $rc: $(cat err.txt)"
+  [ "$rc" = "$code" ] || fail "$* should exit $code, got $rc: $(cat err.txt)"
   [ "$(wc -l < err.txt)" = 1 ] || fail "$* should print one line: $(cat err.txt)"
   grep -q -- "$want" err.txt || fail "$*: expected '$want' in: $(cat err.txt)"
+  [ "$(wc -c < err.txt)" -lt 400 ] || fail "$*: the message is too long: $(cat err.txt)"
 }
+expect_error() { expect_exit 1 "$@"; }
+expect_usage() { expect_exit 2 "$@"; }
 expect_error "cannot open the model file" "$bin/ternary-run" --model missing.gguf --prompt x
 head -c 5000 model.gguf > truncated.gguf
 expect_error "truncated" "$bin/ternary-run" --model truncated.gguf --prompt x
@@ -56,14 +59,6 @@ long_prompt="$(head -c 200 "$src/data/tinyshakespeare.txt")"
 expect_error "shorten the prompt" "$bin/ternary-run" --model model.gguf --prompt "$long_prompt"
 
 # Usage errors: one line naming the option, exit 2 (not CLI11's 104-109), never a 300-digit range.
-expect_usage() {  # expect_usage "message part" command...
-  local want="$1"; shift
-  set +e; "$@" > /dev/null 2> err.txt; local rc=$?; set -e
-  [ "$rc" = 2 ] || fail "$* should exit 2, got $rc: $(cat err.txt)"
-  [ "$(wc -l < err.txt)" = 1 ] || fail "$* should print one line: $(cat err.txt)"
-  grep -q -- "$want" err.txt || fail "$*: expected '$want' in: $(cat err.txt)"
-  [ "$(wc -c < err.txt)" -lt 200 ] || fail "$*: the message is too long: $(cat err.txt)"
-}
 expect_usage "-n" "$bin/ternary-run" --model model.gguf --prompt x -n -1
 expect_usage "--threads" "$bin/ternary-run" --model model.gguf --prompt x --threads 100000
 expect_usage "--threads" "$bin/ternary-run" --model model.gguf --prompt x --threads 0

@@ -247,6 +247,13 @@ TEST(Trainer, GradientAccumulationMatchesTheLargerBatch) {
 TEST(Trainer, DataProblemsAreClearErrors) {
   EXPECT_THROW(Trainer(tiny_config(fresh_dir("nodata"), {"data.text_files=/nonexistent.txt"}), "", nullptr),
                std::runtime_error);
+  try {  // was: "corpus of 0 tokens"
+    Trainer(tiny_config(fresh_dir("dirdata"), {std::string("data.text_files=") + TERNARY_SOURCE_DIR + "/data"}), "",
+            nullptr);
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("/data: is a directory, not a text file"), std::string::npos) << e.what();
+  }
   const std::string small = ::testing::TempDir() + "/small_corpus.txt";
   std::ofstream(small) << std::string(100, 'a');
   try {
