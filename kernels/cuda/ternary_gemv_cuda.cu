@@ -3,6 +3,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cfloat>
 #include <stdexcept>
 #include <string>
 
@@ -37,7 +38,17 @@ __global__ void quantize_activations_kernel(const float* __restrict__ x, int64_t
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
 
   float absmax = 0.0f;
-  for (int64_t i = threadIdx.x; i < k; i += blockDim.x) absmax = fmaxf(absmax, fabsf(row[i]));
+  int finite = 1;
+  for (int64_t i = threadIdx.x; i < k; i += blockDim.x) {
+    absmax = fmaxf(absmax, fabsf(row[i]));
+    finite &= fabsf(row[i]) <= FLT_MAX;  // false for NaN and Inf
+  }
+  // A token with a NaN or Inf value: scale NaN, codes 0 (as the CPU kernel; training gives NaN).
+  if (!__syncthreads_and(finite)) {
+    for (int64_t i = threadIdx.x; i < k; i += blockDim.x) out[i] = 0;
+    if (threadIdx.x == 0) scales[blockIdx.x] = __int_as_float(0x7fc00000), sums[blockIdx.x] = 0;
+    return;
+  }
   absmax = warp_max(absmax);
   if (lane == 0) warp_maxima[warp] = absmax;
   __syncthreads();
