@@ -16,6 +16,8 @@ const char* to_string(KernelTier tier) {
   }
 }
 
+namespace {
+
 Isa isa_of(KernelTier tier) {
   switch (tier) {
     case KernelTier::kAvx2: return Isa::kAvx2;
@@ -23,6 +25,8 @@ Isa isa_of(KernelTier tier) {
     default: return Isa::kReference;
   }
 }
+
+}  // namespace
 
 bool cpu_supports(KernelTier tier) { return cpu_supports(isa_of(tier)); }
 

@@ -20,7 +20,6 @@ namespace ternary::kernels {
 enum class KernelTier { kReference, kAvx2, kAvx512Vnni };
 
 const char* to_string(KernelTier tier);
-Isa isa_of(KernelTier tier);
 bool cpu_supports(KernelTier tier);
 // The highest tier at or below selected_isa(); throws for an unknown or unsupported TERNARY_KERNEL.
 KernelTier selected_tier();
