@@ -55,8 +55,9 @@ class YamlReader {
   std::string source_;
 };
 
-// Offset of the first byte that is not part of well-formed UTF-8, or std::string::npos. YAML is
-// UTF-8, and other bytes would not survive a dump and parse unchanged.
+// Offset of the first byte that is not part of well-formed UTF-8 (RFC 3629) or that starts a
+// Unicode noncharacter, or std::string::npos. YAML is UTF-8, and neither would survive a dump and
+// parse unchanged (yaml-cpp decodes overlong forms and writes noncharacters as U+FFFD).
 size_t invalid_utf8_at(const std::string& text);
 
 // The shortest text that parses back to exactly `value` ("0.9", not "0.90000000000000002"), for

@@ -140,12 +140,25 @@ TEST(TrainConfig, TheDocsListEveryKey) {
       << table;
 }
 
-// Found by the config fuzzer: bytes that are not UTF-8 came back changed from a dump, so a resumed
-// run would have had another config.
+// Found by the config fuzzer: bytes that are not UTF-8, overlong forms, surrogates, code points
+// past U+10FFFF and noncharacters came back changed from a dump, so a resumed run would have had
+// another config.
 TEST(TrainConfig, TextMustBeUtf8) {
-  EXPECT_EQ(error_of("eval: {sample_prompt: \"ab\xee\xeecd\"}\n"), "run.yaml: byte 25 is not UTF-8 text; save the file as UTF-8");
-  EXPECT_EQ(error_of("", {"eval.sample_prompt=\xff"}), "--set eval.sample_prompt=\xff: not UTF-8 text");
-  const TrainConfig c = TrainConfig::parse("eval: {sample_prompt: \"Zürich ☃\"}\n", "run.yaml");
+  const std::string fix = " is not UTF-8 text (ill-formed, or a Unicode noncharacter); save the file as UTF-8";
+  EXPECT_EQ(error_of("eval: {sample_prompt: \"ab\xee\xeecd\"}\n"), "run.yaml: byte 25" + fix);
+  for (const char* bad : {"\xc0\xaf", "\xe0\x80\xaf", "\xf0\x80\x80\xaf",  // overlong '/'
+                          "\xed\xa0\x80",                                  // a surrogate
+                          "\xf4\x90\x80\x80", "\xf6\x8c\x9c\x97",              // past U+10FFFF
+                          "\xef\xbf\xbe", "\xef\xb7\x90", "\xf4\x8f\xbf\xbf"})  // noncharacters
+    EXPECT_EQ(error_of("eval: {sample_prompt: \"ab" + std::string(bad) + "\\n#\"}\n"), "run.yaml: byte 25" + fix)
+        << bad;
+  EXPECT_EQ(error_of("", {"eval.sample_prompt=\xff"}),
+            "--set eval.sample_prompt=\xff: not UTF-8 text (ill-formed, or a Unicode noncharacter)");
+  // Everything else round-trips, the first and last code points of each encoded length included.
+  const TrainConfig c = TrainConfig::parse(
+      "eval: {sample_prompt: \"Z\xc3\xbcrich \xe2\x98\x83 \xc2\x80\xdf\xbf\xe0\xa0\x80\xef\xbf\xbd"
+      "\xf0\x90\x80\x80\xf4\x8f\xbf\xbd\\n#: \"}\n",
+      "run.yaml");
   EXPECT_TRUE(TrainConfig::parse(c.to_yaml(), "dumped.yaml") == c);
 }
 
