@@ -2,11 +2,13 @@
 
 #include <ATen/ATen.h>
 
+#include <cstring>
 #include <filesystem>
 #include <optional>
 
 #include "common/tokenizer.h"
 #include "export/gguf_writer.h"
+#include "kernels/q8_0_blocks.h"
 #include "kernels/ternary_blocks.h"
 #include "models/llama_model.h"
 #include "train/checkpoint.h"
@@ -56,9 +58,10 @@ gguf::TokenType token_type(PieceType type) {
 
 class ModelWriter {
  public:
-  ModelWriter(gguf::Writer& writer, TensorType ternary_type, ExportSummary& summary)
-      : writer_(writer), ternary_type_(ternary_type), summary_(summary) {}
+  ModelWriter(gguf::Writer& writer, const ExportOptions& options, ExportSummary& summary)
+      : writer_(writer), ternary_type_(options.ternary_type), matrix_type_(options.output_type), summary_(summary) {}
 
+  // A norm weight (or any vector): F32.
   void add_float(const std::string& name, const at::Tensor& t) {
     require_finite(t, name);
     std::vector<uint64_t> dims;
@@ -67,12 +70,43 @@ class ModelWriter {
     ++summary_.float_tensors;
   }
 
+  // A full-precision matrix (out, in): the embedding, the output, a linear the recipe leaves
+  // unquantized. Written as --output-type says.
+  void add_matrix(const std::string& name, const at::Tensor& t) {
+    require_finite(t, name);
+    const int64_t out = t.size(0), in = t.size(1);
+    const std::vector<uint64_t> dims = {static_cast<uint64_t>(in), static_cast<uint64_t>(out)};
+    if (matrix_type_ == TensorType::kF32) {
+      writer_.add_tensor(name, dims, TensorType::kF32, float_bytes(t));
+    } else if (matrix_type_ == TensorType::kF16) {
+      const std::vector<uint8_t> f32 = float_bytes(t);
+      std::vector<uint8_t> bytes(static_cast<size_t>(out * in) * 2);
+      for (size_t i = 0; i < bytes.size() / 2; ++i) {
+        float value;
+        std::memcpy(&value, f32.data() + 4 * i, 4);
+        const uint16_t half = kernels::fp32_to_fp16(value);
+        std::memcpy(bytes.data() + 2 * i, &half, 2);
+      }
+      writer_.add_tensor(name, dims, TensorType::kF16, std::move(bytes));
+    } else {
+      if (in % kernels::kQ8Block != 0)
+        fail("tensor " + name + " has rows of " + std::to_string(in) + " values, not a multiple of 32 (the Q8_0 "
+             "block); export with --output-type f16 or f32");
+      const std::vector<uint8_t> f32 = float_bytes(t);
+      std::vector<uint8_t> bytes(gguf::tensor_bytes(TensorType::kQ8_0, static_cast<uint64_t>(out * in)));
+      kernels::quantize_q8_0(reinterpret_cast<const float*>(f32.data()), out * in,
+                             reinterpret_cast<kernels::BlockQ8_0*>(bytes.data()));
+      writer_.add_tensor(name, dims, TensorType::kQ8_0, std::move(bytes));
+    }
+    ++summary_.matrix_tensors;
+  }
+
   // A linear: F32 when it has no quantizers, ternary blocks when it is a ternary x int8-per-token
   // layer; anything else cannot be run exactly and is refused. rotary_heads > 0 permutes rows.
   void add_linear(const std::string& name, const std::string& layer, QuantLinearImpl& linear, int64_t rotary_heads) {
     auto rows = [&](const at::Tensor& t) { return rotary_heads > 0 ? interleave_rotary_rows(t, rotary_heads) : t; };
     if (!linear.weight_quantizer && !linear.input_quantizer && !linear.output_quantizer) {
-      add_float(name, rows(linear.weight));
+      add_matrix(name, rows(linear.weight));
       return;
     }
     const std::string why = "layer " + layer + " cannot be exported exactly: ";
@@ -135,7 +169,7 @@ class ModelWriter {
 
  private:
   gguf::Writer& writer_;
-  TensorType ternary_type_;
+  TensorType ternary_type_, matrix_type_;
   ExportSummary& summary_;
   std::string granularity_ = "none";
   std::optional<float> activation_eps_;
@@ -181,6 +215,9 @@ void add_tokenizer(gguf::Writer& w, const Tokenizer& tokenizer, int64_t vocab_si
 ExportSummary export_gguf(const std::string& checkpoint_dir, const std::string& out_path, const ExportOptions& options) {
   if (options.ternary_type != TensorType::kTQ2_0 && options.ternary_type != TensorType::kTQ1_0)
     fail("--type must be tq2_0 or tq1_0");
+  if (options.output_type != TensorType::kF32 && options.output_type != TensorType::kF16 &&
+      options.output_type != TensorType::kQ8_0)
+    fail("--output-type must be f32, f16 or q8_0");
   const Checkpoint checkpoint = Checkpoint::open(checkpoint_dir);
   const TrainConfig config = TrainConfig::parse(checkpoint.config_yaml(), checkpoint_dir + "/config.yaml");
   const Tokenizer tokenizer = Tokenizer::from_file(config.data.tokenizer, config.data.tokenizer_model);
@@ -218,8 +255,8 @@ ExportSummary export_gguf(const std::string& checkpoint_dir, const std::string& 
   w.set(key::kRotaryLayout, Value::string("interleaved"));
   add_tokenizer(w, tokenizer, m.vocab_size);
 
-  ModelWriter tensors(w, options.ternary_type, summary);
-  tensors.add_float(gguf::kTokenEmbedding, model->embed_tokens->weight);
+  ModelWriter tensors(w, options, summary);
+  tensors.add_matrix(gguf::kTokenEmbedding, model->embed_tokens->weight);
   for (int64_t i = 0; i < m.n_layers; ++i) {
     auto& layer = *model->layers[i]->as<LlamaDecoderLayerImpl>();
     const std::string hf = "layers." + std::to_string(i) + ".";

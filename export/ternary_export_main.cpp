@@ -1,5 +1,6 @@
 // ternary-export: freeze a ternary-train checkpoint into one GGUF file.
 //   ternary-export --checkpoint runs/llama_qat/checkpoints/step_001500 --out model.gguf [--type tq2_0|tq1_0]
+//                  [--output-type f32|f16|q8_0]
 // (--checkpoint may also name an output dir: its newest checkpoint is used.)
 #include <c10/util/Exception.h>
 
@@ -13,11 +14,15 @@
 
 int main(int argc, char** argv) {
   CLI::App app{"ternary-export: a ternary-train checkpoint -> GGUF (TQ2_0 / TQ1_0 ternary blocks)"};
-  std::string checkpoint, out, type = "tq2_0", name;
+  std::string checkpoint, out, type = "tq2_0", output_type = "f32", name;
   app.add_option("--checkpoint", checkpoint, "checkpoint dir, or a training output dir (newest checkpoint)")->required();
   app.add_option("--out", out, "the GGUF file to write")->required();
   app.add_option("--type", type, "ternary block format: tq2_0 (default, 2.06 bits) or tq1_0 (1.69 bits)")
       ->check(CLI::IsMember({"tq2_0", "tq1_0"}));
+  app.add_option("--output-type", output_type,
+                 "full-precision matrices (embedding, output): f32 (default, exact), f16, or q8_0 (8.5 bits, "
+                 "llama.cpp's Q8_0; logits within the tolerance docs/export_runtime.md states)")
+      ->check(CLI::IsMember({"f32", "f16", "q8_0"}));
   app.add_option("--name", name, "general.name (default: the checkpoint directory name)");
   app.set_version_flag("--version", std::string("ternary-export ") + TERNARY_ENGINE_VERSION);
   if (const int exit_code = ternary::cli::parse(app, argc, argv); exit_code >= 0) return exit_code;
@@ -29,11 +34,14 @@ int main(int argc, char** argv) {
   try {
     ternary::ExportOptions options;
     options.ternary_type = type == "tq1_0" ? ternary::gguf::TensorType::kTQ1_0 : ternary::gguf::TensorType::kTQ2_0;
+    options.output_type = output_type == "q8_0" ? ternary::gguf::TensorType::kQ8_0
+                          : output_type == "f16" ? ternary::gguf::TensorType::kF16
+                                                 : ternary::gguf::TensorType::kF32;
     options.name = name;
     const std::string dir = ternary::find_checkpoint(checkpoint, "--checkpoint");
     const auto s = ternary::export_gguf(dir, out, options);
-    std::cout << "wrote " << out << ": " << s.ternary_tensors << " ternary (" << type << ") and " << s.float_tensors
-              << " F32 tensors, " << s.file_bytes << " bytes (checkpoint model.pt: " << s.checkpoint_model_bytes
+    std::cout << "wrote " << out << ": " << s.ternary_tensors << " ternary (" << type << "), " << s.matrix_tensors
+              << " full-precision (" << output_type << ") and " << s.float_tensors << " F32 norm tensors, " << s.file_bytes << " bytes (checkpoint model.pt: " << s.checkpoint_model_bytes
               << " bytes) from " << dir << std::endl;
     return 0;
   } catch (const std::bad_alloc&) {

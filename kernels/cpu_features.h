@@ -1,5 +1,5 @@
 // What this CPU can run, and the one choice every SIMD tier in the project goes through.
-// Levels: ref (plain code, no ISA extension) < avx2 < avx512 (F, BW, DQ, VL) < avx512vnni.
+// Levels: ref (plain code, no ISA extension) < avx2 (with FMA, F16C) < avx512 (F, BW, DQ, VL) < avx512vnni.
 // selected_isa() is the best level the CPU has, or TERNARY_KERNEL=ref|avx2|avx512|avx512vnni
 // when set (an error if unknown or beyond this CPU). Each kernel family runs its highest tier at
 // or below the selected level: TERNARY_KERNEL=ref forces the reference tier everywhere.

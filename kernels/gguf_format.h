@@ -21,7 +21,7 @@ enum class ValueType : uint32_t {
   kString = 8, kArray = 9, kUint64 = 10, kInt64 = 11, kFloat64 = 12,
 };
 
-enum class TensorType : uint32_t { kF32 = 0, kF16 = 1, kTQ1_0 = 34, kTQ2_0 = 35 };
+enum class TensorType : uint32_t { kF32 = 0, kF16 = 1, kQ8_0 = 8, kTQ1_0 = 34, kTQ2_0 = 35 };
 
 // general.architecture of our two model variants. The LLaMA variant is llama.cpp's `llama`
 // (checked against llama.cpp itself: tests/golden/llama_cpp_logits.py). The BitNet variant
@@ -35,7 +35,7 @@ const char* to_string(TensorType type);
 bool is_known(uint32_t tensor_type);
 // Bytes of `elements` values (a multiple of the block size for block types).
 uint64_t tensor_bytes(TensorType type, uint64_t elements);
-int64_t block_elements(TensorType type);  // 1 for F32/F16, 256 for TQ1_0/TQ2_0
+int64_t block_elements(TensorType type);  // 1 for F32/F16, 32 for Q8_0, 256 for TQ1_0/TQ2_0
 
 // ---- The vocabulary of our files: every key and tensor name the exporter writes and the runtime
 // reads, spelled once. Keys of llama.cpp's are its own spelling (gguf-py/gguf/constants.py).

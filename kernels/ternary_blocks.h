@@ -12,6 +12,8 @@
 
 #include <cstdint>
 
+#include "kernels/fp16.h"
+
 namespace ternary::kernels {
 
 constexpr int64_t kTernaryBlock = 256;  // weights per block (ggml's QK_K)
@@ -28,10 +30,6 @@ struct BlockTQ1_0 {
   uint16_t d;  // fp16
 };
 static_assert(sizeof(BlockTQ1_0) == 54, "TQ1_0 block must be 54 bytes, as ggml defines it");
-
-// IEEE half <-> float, round to nearest even (what ggml's GGML_FP32_TO_FP16 does).
-uint16_t fp32_to_fp16(float value);
-float fp16_to_fp32(uint16_t value);
 
 // `n` trits (a multiple of 256) <-> blocks; every block gets scale `d`.
 void pack_tq2_0(const int8_t* trits, int64_t n, float d, BlockTQ2_0* blocks);

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "kernels/fp16.h"
+
 #if TERNARY_WITH_CUDA
 #include "kernels/cuda/cuda_runtime_check.h"
 #include "runtime/cuda_ternary_linear.h"
@@ -25,6 +27,34 @@ const float* f32_tensor(const gguf::File& file, const std::string& name, uint64_
     throw std::runtime_error(file.path() + ": tensor '" + name + "' must be F32 with " + std::to_string(elements) +
                              " values, found " + gguf::to_string(t.type) + " with " + std::to_string(t.elements()));
   return reinterpret_cast<const float*>(t.data);
+}
+
+// token_embd: (dim, vocab) in a format a row can be read from.
+const gguf::TensorInfo& embedding_tensor(const gguf::File& file, int64_t dim, int64_t vocab) {
+  const gguf::TensorInfo& t = file.tensor(gguf::kTokenEmbedding);
+  using gguf::TensorType;
+  if (t.dims.size() != 2 || static_cast<int64_t>(t.dims[0]) != dim || static_cast<int64_t>(t.dims[1]) != vocab ||
+      (t.type != TensorType::kF32 && t.type != TensorType::kF16 && t.type != TensorType::kQ8_0))
+    throw std::runtime_error(file.path() + ": tensor '" + gguf::kTokenEmbedding + "' must be F32, F16 or Q8_0 of " +
+                             std::to_string(dim) + " x " + std::to_string(vocab) + ", found " +
+                             gguf::to_string(t.type));
+  return t;
+}
+
+// Row `id` of the token embedding, as float.
+void embedding_row(const gguf::TensorInfo& t, int64_t id, int64_t dim, float* out) {
+  switch (t.type) {
+    case gguf::TensorType::kF16: {
+      const auto* row = reinterpret_cast<const uint16_t*>(t.data) + id * dim;
+      for (int64_t i = 0; i < dim; ++i) out[i] = kernels::fp16_to_fp32(row[i]);
+      return;
+    }
+    case gguf::TensorType::kQ8_0:
+      kernels::dequantize_q8_0(reinterpret_cast<const kernels::BlockQ8_0*>(t.data) + id * (dim / kernels::kQ8Block),
+                               dim, out);
+      return;
+    default: std::copy_n(reinterpret_cast<const float*>(t.data) + id * dim, dim, out);
+  }
 }
 
 // As training's RMSNorm: x * rsqrt(mean(x^2) + eps) * weight, in float.
@@ -82,7 +112,9 @@ Linear::Linear(const gguf::File& file, const std::string& name, int64_t in, int6
                                " values for " + std::to_string(out) + " rows");
   }
   switch (t.type) {
-    case gguf::TensorType::kF32: dense_ = reinterpret_cast<const float*>(t.data); break;
+    case gguf::TensorType::kF32: f32_ = reinterpret_cast<const float*>(t.data); break;
+    case gguf::TensorType::kF16: f16_ = reinterpret_cast<const uint16_t*>(t.data); break;
+    case gguf::TensorType::kQ8_0: q8_0_ = reinterpret_cast<const kernels::BlockQ8_0*>(t.data); break;
     case gguf::TensorType::kTQ2_0:
       ternary_ = std::make_unique<kernels::TernaryMatrix>(kernels::TernaryMatrix::from_tq2_0(
           reinterpret_cast<const kernels::BlockTQ2_0*>(t.data), out, in, scales));
@@ -93,7 +125,7 @@ Linear::Linear(const gguf::File& file, const std::string& name, int64_t in, int6
       break;
     default:
       throw std::runtime_error(file.path() + ": tensor '" + name + "' is " + gguf::to_string(t.type) +
-                               "; linears must be F32, TQ1_0 or TQ2_0");
+                               "; linears must be F32, F16, Q8_0, TQ1_0 or TQ2_0");
   }
 #if TERNARY_WITH_CUDA
   if (ternary_ && device == Device::kCuda) cuda_ = std::make_shared<CudaTernaryLinear>(*ternary_, activation_eps_);
@@ -102,7 +134,11 @@ Linear::Linear(const gguf::File& file, const std::string& name, int64_t in, int6
 #endif
 }
 
-int64_t Linear::weight_bytes() const { return ternary_ ? ternary_->bytes() : in_ * out_ * 4; }
+int64_t Linear::weight_bytes() const {
+  if (ternary_) return ternary_->bytes();
+  if (q8_0_) return static_cast<int64_t>(gguf::tensor_bytes(gguf::TensorType::kQ8_0, static_cast<uint64_t>(in_ * out_)));
+  return in_ * out_ * (f16_ ? 2 : 4);
+}
 
 void Linear::forward(const float* x, int64_t batch, float* y, KernelTier tier) const {
 #if TERNARY_WITH_CUDA
@@ -117,8 +153,18 @@ void Linear::forward(const float* x, int64_t batch, float* y, KernelTier tier) c
     kernels::ternary_gemm(*ternary_, acts.data(), batch, y, tier);
     return;
   }
+  if (f16_) {
+    kernels::f16_gemm(f16_, out_, in_, x, batch, y);
+    return;
+  }
+  if (q8_0_) {
+    std::vector<kernels::Q8Activations> acts(static_cast<size_t>(batch));
+    for (int64_t t = 0; t < batch; ++t) kernels::q8_0_activations(x + t * in_, in_, acts[static_cast<size_t>(t)]);
+    kernels::q8_0_gemm(q8_0_, out_, in_, acts.data(), batch, y);
+    return;
+  }
   using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  const Eigen::Map<const RowMajor> w(dense_, out_, in_);
+  const Eigen::Map<const RowMajor> w(f32_, out_, in_);
   const Eigen::Map<const RowMajor> xs(x, batch, in_);
   Eigen::Map<RowMajor> ys(y, batch, out_);
   ys.noalias() = xs * w.transpose();
@@ -166,10 +212,11 @@ LlamaRuntime::LlamaRuntime(const std::string& gguf_path, Device device)
 
   const int64_t dim = shape_.dim, kv_dim = shape_.n_kv_heads * shape_.head_dim();
   const float eps = shape_.activation_eps;
-  token_embedding_ = f32_tensor(f, gguf::kTokenEmbedding, static_cast<uint64_t>(dim * shape_.vocab_size));
+  token_embedding_ = &embedding_tensor(f, dim, shape_.vocab_size);
   output_norm_ = f32_tensor(f, gguf::kOutputNorm, static_cast<uint64_t>(dim));
-  if (f.find_tensor(gguf::kOutput))
-    output_ = std::make_unique<Linear>(f, gguf::kOutput, dim, shape_.vocab_size, eps, device);
+  // Without an output matrix the logits come from the (tied) token embedding.
+  output_ = std::make_unique<Linear>(f, f.find_tensor(gguf::kOutput) ? gguf::kOutput : gguf::kTokenEmbedding, dim,
+                                     shape_.vocab_size, eps, device);
   using gguf::LayerTensor;
   for (int64_t i = 0; i < shape_.n_layers; ++i) {
     auto name = [&](LayerTensor kind) { return gguf::tensor_name(i, kind); };
@@ -211,7 +258,7 @@ void LlamaRuntime::reserve_positions(int64_t positions) {
 }
 
 int64_t LlamaRuntime::weight_bytes() const {
-  int64_t bytes = output_ ? output_->weight_bytes() : shape_.dim * shape_.vocab_size * 4;
+  int64_t bytes = output_->weight_bytes();
   for (const Layer& l : layers_)
     for (const Linear* lin : {l.q.get(), l.k.get(), l.v.get(), l.o.get(), l.gate.get(), l.up.get(), l.down.get()})
       bytes += lin->weight_bytes();
@@ -231,8 +278,7 @@ std::vector<float> LlamaRuntime::forward(const std::vector<int32_t>& tokens, boo
     if (t < 0 || t >= shape_.vocab_size) throw std::invalid_argument("token id " + std::to_string(t) + " is outside the vocabulary");
 
   std::vector<float> x(static_cast<size_t>(n * dim)), h(static_cast<size_t>(n * dim));
-  for (int64_t t = 0; t < n; ++t)
-    std::copy_n(token_embedding_ + static_cast<int64_t>(tokens[static_cast<size_t>(t)]) * dim, dim, x.data() + t * dim);
+  for (int64_t t = 0; t < n; ++t) embedding_row(*token_embedding_, tokens[static_cast<size_t>(t)], dim, x.data() + t * dim);
   std::vector<float> q(static_cast<size_t>(n * dim)), k(static_cast<size_t>(n * kv_dim)), v(static_cast<size_t>(n * kv_dim));
   std::vector<float> attn(static_cast<size_t>(n * dim)), proj(static_cast<size_t>(n * dim));
   std::vector<float> gate(static_cast<size_t>(n * ffn)), up(static_cast<size_t>(n * ffn));
@@ -319,14 +365,7 @@ std::vector<float> LlamaRuntime::forward(const std::vector<int32_t>& tokens, boo
   for (int64_t t = first; t < n; ++t)
     rms_norm(x.data() + t * dim, output_norm_, dim, shape_.norm_eps, h.data() + (t - first) * dim);
   std::vector<float> logits(static_cast<size_t>(rows * shape_.vocab_size));
-  if (output_) {
-    output_->forward(h.data(), rows, logits.data(), tier_);
-  } else {
-    using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-    Eigen::Map<RowMajor>(logits.data(), rows, shape_.vocab_size).noalias() =
-        Eigen::Map<const RowMajor>(h.data(), rows, dim) *
-        Eigen::Map<const RowMajor>(token_embedding_, shape_.vocab_size, dim).transpose();
-  }
+  output_->forward(h.data(), rows, logits.data(), tier_);
   return logits;
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/device.h"
+#include "kernels/dense_gemm.h"
 #include "kernels/ternary_gemv.h"
 #include "runtime/gguf_file.h"
 
@@ -32,7 +33,8 @@ using ternary::Device;
 
 class CudaTernaryLinear;  // runtime/cuda_ternary_linear.h, in CUDA builds only
 
-// y = W x for a batch of tokens: ternary (int8 activations) or F32.
+// y = W x for a batch of tokens: ternary (int8 activations), F32, F16, or Q8_0 (activations
+// quantized to Q8_0 per 32 values, as llama.cpp runs it).
 class Linear {
  public:
   // activation_eps: the floor of the per-token int8 activation scale, as training used it.
@@ -47,7 +49,10 @@ class Linear {
   float activation_eps_;
   std::unique_ptr<kernels::TernaryMatrix> ternary_;
   std::shared_ptr<CudaTernaryLinear> cuda_;  // shared_ptr: destructible where the type is incomplete
-  const float* dense_ = nullptr;  // (out, in) row-major, in the mapping
+  // Full-precision formats: (out, in) row-major, in the mapping. One of these or ternary_ is set.
+  const float* f32_ = nullptr;
+  const uint16_t* f16_ = nullptr;
+  const kernels::BlockQ8_0* q8_0_ = nullptr;
 };
 
 class LlamaRuntime {
@@ -77,9 +82,9 @@ class LlamaRuntime {
   ModelShape shape_;
   kernels::KernelTier tier_;
   Device device_;
-  const float* token_embedding_;
+  const gguf::TensorInfo* token_embedding_;  // F32, F16 or Q8_0 (ternary-export --output-type)
   const float* output_norm_;
-  std::unique_ptr<Linear> output_;  // nullptr = tied to the embedding
+  std::unique_ptr<Linear> output_;  // the output matrix, or the token embedding when tied
   std::vector<Layer> layers_;
   std::vector<float> inv_freq_;              // (head_dim / 2)
   void reserve_positions(int64_t positions);

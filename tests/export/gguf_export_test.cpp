@@ -12,6 +12,7 @@
 #include <sentencepiece_processor.h>
 #include <sentencepiece_trainer.h>
 
+#include "kernels/q8_0_blocks.h"
 #include "kernels/ternary_blocks.h"
 #include "runtime/gguf_file.h"
 #include "runtime/gguf_tokenizer.h"
@@ -126,6 +127,47 @@ TEST(InferenceContract, GreedyDecodingOf64TokensIsIdentical) {
   EXPECT_EQ(ran, trained);
 }
 
+// --output-type f16 | q8_0 rounds the full-precision matrices (embedding, output): the contract
+// then holds within a stated tolerance (docs/export_runtime.md), measured here.
+TEST(InferenceContract, F16AndQ8_0MatricesRunWithinTheirStatedTolerance) {
+  TrainedModel& m = trained_model();
+  const std::vector<int32_t> tokens(m.val_tokens.begin(), m.val_tokens.begin() + 128);
+  const at::Tensor expected = training_logits(m.trainer->model(), tokens);
+  const std::vector<int32_t> prompt(m.val_tokens.begin() + 300, m.val_tokens.begin() + 308);
+  at::Generator unused = at::make_generator<at::CPUGeneratorImpl>(0);
+  const std::vector<int32_t> trained = generate(m.trainer->model(), prompt, {64, 0.0, 0}, unused);
+  const double trainer_loss = m.trainer->evaluate();
+  struct Case {
+    gguf::TensorType type;
+    double max_logit_diff, max_nll_ratio;
+    int min_equal_greedy_tokens;
+  };
+  for (const Case& c : {Case{gguf::TensorType::kF16, 0.05, 1e-3, 72}, Case{gguf::TensorType::kQ8_0, 0.1, 2e-3, 64}}) {
+    const std::string path = work_dir("output_type") + "/" + gguf::to_string(c.type) + ".gguf";
+    export_gguf(m.checkpoint, path, {gguf::TensorType::kTQ2_0, c.type, ""});
+    runtime::LlamaRuntime rt(path);
+    const double diff = max_abs_diff(expected, rt.forward(tokens, /*all_logits=*/true));
+    rt.reset();
+    std::vector<int32_t> ran = prompt;
+    std::vector<float> logits = rt.forward(prompt);
+    for (int i = 0; i < 64; ++i) {
+      ran.push_back(static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin()));
+      logits = rt.forward({ran.back()});
+    }
+    int equal = 0;
+    while (equal < static_cast<int>(ran.size()) && ran[static_cast<size_t>(equal)] == trained[static_cast<size_t>(equal)])
+      ++equal;
+    rt.reset();
+    const double nll = runtime::perplexity(rt, m.val_tokens, 64).mean_nll;
+    std::printf("[ contract ] %s: max |logit diff| %.3g, greedy tokens equal before the first difference %d/72, "
+                "val loss %.5f (trainer %.5f)\n",
+                gguf::to_string(c.type), diff, equal, nll, trainer_loss);
+    EXPECT_LT(diff, c.max_logit_diff) << gguf::to_string(c.type);
+    EXPECT_GE(equal, c.min_equal_greedy_tokens) << gguf::to_string(c.type);
+    EXPECT_NEAR(nll, trainer_loss, c.max_nll_ratio * trainer_loss) << gguf::to_string(c.type);
+  }
+}
+
 TEST(InferenceContract, PerplexityMatchesTheTrainerEvalWithinOnePercent) {
   TrainedModel& m = trained_model();
   runtime::LlamaRuntime rt(m.gguf);
@@ -140,7 +182,7 @@ TEST(InferenceContract, PerplexityMatchesTheTrainerEvalWithinOnePercent) {
 TEST(InferenceContract, Tq1AndTq2FilesRunIdentically) {
   TrainedModel& m = trained_model();
   const std::string tq1 = work_dir("tq1") + "/model.gguf";
-  const ExportSummary s = export_gguf(m.checkpoint, tq1, {gguf::TensorType::kTQ1_0, ""});
+  const ExportSummary s = export_gguf(m.checkpoint, tq1, {gguf::TensorType::kTQ1_0, gguf::TensorType::kF32, ""});
   EXPECT_LT(s.file_bytes, static_cast<int64_t>(fs::file_size(m.gguf)));
   runtime::LlamaRuntime a(m.gguf), b(tq1);
   const std::vector<int32_t> tokens(m.val_tokens.begin(), m.val_tokens.begin() + 64);
@@ -346,12 +388,13 @@ TEST(GgufExport, AnIndependentReaderSeesTheSameFile) {
   write_checkpoint(dir + "/tiny", *model, nullptr, TrainerState{}, config.to_yaml());
   const char* out = std::getenv("TERNARY_GOLDEN_OUT");  // to regenerate: see tests/golden/gguf_export.py
   auto path_of = [&](const std::string& type) { return (out ? std::string(out) : dir) + "/tiny_" + type + ".gguf"; };
-  export_gguf(dir + "/tiny", path_of("tq2_0"), {gguf::TensorType::kTQ2_0, "tiny"});
-  export_gguf(dir + "/tiny", path_of("tq1_0"), {gguf::TensorType::kTQ1_0, "tiny"});
+  export_gguf(dir + "/tiny", path_of("tq2_0"), {gguf::TensorType::kTQ2_0, gguf::TensorType::kF32, "tiny"});
+  export_gguf(dir + "/tiny", path_of("tq1_0"), {gguf::TensorType::kTQ1_0, gguf::TensorType::kF32, "tiny"});
+  export_gguf(dir + "/tiny", path_of("tq2_0_q8_0"), {gguf::TensorType::kTQ2_0, gguf::TensorType::kQ8_0, "tiny"});
   std::ifstream golden_file(std::string(TERNARY_SOURCE_DIR) + "/tests/golden/gguf_export.json");
   ASSERT_TRUE(golden_file) << "tests/golden/gguf_export.json is missing";
   const auto golden = nlohmann::json::parse(golden_file);
-  for (const std::string type : {"tq2_0", "tq1_0"}) {
+  for (const std::string type : {"tq2_0", "tq1_0", "tq2_0_q8_0"}) {
     const gguf::File file(path_of(type));
     const auto& expected = golden.at(type);
     ASSERT_EQ(file.tensors().size(), expected.at("tensors").size()) << type;
@@ -381,6 +424,16 @@ TEST(GgufExport, AnIndependentReaderSeesTheSameFile) {
     for (int i = 0; i < 512; ++i) ASSERT_EQ(values[i], codes[i].item<float>() * d) << type << " value " << i;
     EXPECT_NEAR(expected.at("attn_v_abs_sum").get<double>(), (q.codes.abs().sum().item<double>() * d), 1e-2);
   }
+  // --output-type q8_0: gguf quantized the F32 embedding itself and got our bytes; its dequantizer
+  // reads what ours does.
+  const auto& q8 = golden.at("tq2_0_q8_0");
+  EXPECT_EQ(q8.at("token_embd_type"), "Q8_0");
+  EXPECT_TRUE(q8.at("token_embd_equals_gguf_quantize").get<bool>());
+  const gguf::File q8_file(path_of("tq2_0_q8_0"));
+  const gguf::TensorInfo& embd = q8_file.tensor(gguf::kTokenEmbedding);
+  std::vector<float> ours(512);
+  kernels::dequantize_q8_0(reinterpret_cast<const kernels::BlockQ8_0*>(embd.data), 512, ours.data());
+  EXPECT_EQ(ours, q8.at("token_embd_first_512").get<std::vector<float>>());
 }
 
 }  // namespace ternary

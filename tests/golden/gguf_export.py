@@ -11,7 +11,7 @@ import json
 import sys
 
 import numpy as np
-from gguf import GGUFReader, quants
+from gguf import GGMLQuantizationType, GGUFReader, quants
 
 SKIP = ("tokenizer.ggml.tokens", "tokenizer.ggml.scores", "tokenizer.ggml.token_type", "GGUF.")
 
@@ -35,5 +35,20 @@ def describe(path):
             "tokens": len(reader.fields["tokenizer.ggml.tokens"].data)}
 
 
+def q8_0_matrices(path, f32_path):
+    """A file exported with --output-type q8_0: its Q8_0 token_embd must be, byte for byte, what
+    gguf's own Q8_0 quantizer (ggml's reference) makes of the F32 export's token_embd."""
+    ours = next(t for t in GGUFReader(path).tensors if t.name == "token_embd.weight")
+    f32 = next(t for t in GGUFReader(f32_path).tensors if t.name == "token_embd.weight")
+    theirs = quants.quantize(np.asarray(f32.data, dtype=np.float32), GGMLQuantizationType.Q8_0)
+    values = quants.dequantize(ours.data, ours.tensor_type).astype(np.float32).reshape(-1)
+    return {"token_embd_type": ours.tensor_type.name,
+            "token_embd_equals_gguf_quantize": bool(np.array_equal(np.asarray(ours.data).reshape(-1).view(np.uint8),
+                                                                    np.asarray(theirs).reshape(-1).view(np.uint8))),
+            "token_embd_first_512": [float(v) for v in values[:512]]}
+
+
 directory = sys.argv[1]
-print(json.dumps({t: describe(f"{directory}/tiny_{t}.gguf") for t in ("tq2_0", "tq1_0")}, indent=1))
+golden = {t: describe(f"{directory}/tiny_{t}.gguf") for t in ("tq2_0", "tq1_0", "tq2_0_q8_0")}
+golden["tq2_0_q8_0"].update(q8_0_matrices(f"{directory}/tiny_tq2_0_q8_0.gguf", f"{directory}/tiny_tq2_0.gguf"))
+print(json.dumps(golden, indent=1))

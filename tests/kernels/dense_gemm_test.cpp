@@ -1,0 +1,151 @@
+// The F16 and Q8_0 kernels of the full-precision matrices: ggml's Q8_0 bit for bit (golden data
+// from the gguf package), every SIMD tier equal to the reference bit for bit, and the reference
+// within its stated tolerance of the exact float answer.
+#include "kernels/dense_gemm.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <random>
+#include <vector>
+
+#include "kernels/fp16.h"
+
+namespace ternary::kernels {
+namespace {
+
+std::vector<float> normal(int64_t n, std::mt19937& rng, float scale = 1) {
+  std::normal_distribution<float> d(0, scale);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (float& x : v) x = d(rng);
+  return v;
+}
+
+TEST(Q8_0, QuantizesAsGgufDoesBitForBit) {
+  std::ifstream in(std::string(TERNARY_SOURCE_DIR) + "/tests/golden/q8_0_blocks.bin", std::ios::binary);
+  ASSERT_TRUE(in) << "tests/golden/q8_0_blocks.bin is missing (tests/golden/q8_0_blocks.py)";
+  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  uint32_t n;
+  std::memcpy(&n, bytes.data(), 4);
+  ASSERT_EQ(bytes.size(), 4 + n * 4 + n / 32 * 34);
+  std::vector<float> x(n);
+  std::memcpy(x.data(), bytes.data() + 4, n * 4);
+  std::vector<BlockQ8_0> ours(n / 32);
+  quantize_q8_0(x.data(), n, ours.data());
+  EXPECT_EQ(std::memcmp(ours.data(), bytes.data() + 4 + n * 4, ours.size() * sizeof(BlockQ8_0)), 0);
+  for (size_t b = 0; b < ours.size(); ++b)
+    ASSERT_EQ(std::memcmp(&ours[b], bytes.data() + 4 + n * 4 + b * 34, 34), 0) << "block " << b;
+  // Halves round away from zero (block 1 has d = 1: 0.5 -> 1, -0.5 -> -1, 2.5 -> 3).
+  EXPECT_EQ(ours[1].qs[1 + 15], 1);
+  EXPECT_EQ(ours[1].qs[1 + 14], -1);
+  EXPECT_EQ(ours[1].qs[1 + 17], 3);
+}
+
+TEST(Q8_0, NonFiniteBlocksGiveNanNotGarbage) {
+  std::vector<float> x(64, 1.0f);
+  x[3] = NAN;
+  x[40] = INFINITY;
+  std::vector<BlockQ8_0> blocks(2);
+  quantize_q8_0(x.data(), 64, blocks.data());
+  std::vector<float> back(64);
+  dequantize_q8_0(blocks.data(), 64, back.data());
+  for (float v : back) EXPECT_TRUE(std::isnan(v));
+  EXPECT_THROW(quantize_q8_0(x.data(), 33, blocks.data()), std::invalid_argument);
+}
+
+struct Shapes {
+  int64_t rows, cols, batch;
+};
+// Column counts with and without tails (cols % 64, blocks % 8).
+const Shapes kShapes[] = {{1, 32, 1}, {7, 64, 2}, {33, 288, 3}, {64, 512, 1}, {5, 2048 + 96, 2}};
+
+TEST(F16Gemm, EveryTierEqualsTheReferenceBitForBit) {
+  std::mt19937 rng(7);
+  for (const Shapes& s : kShapes) {
+    const std::vector<float> wf = normal(s.rows * s.cols, rng, 0.05f), x = normal(s.batch * s.cols, rng);
+    std::vector<uint16_t> w(wf.size());
+    for (size_t i = 0; i < w.size(); ++i) w[i] = fp32_to_fp16(wf[i]);
+    std::vector<float> reference(static_cast<size_t>(s.rows * s.batch));
+    {
+      ScopedIsa isa(Isa::kReference);
+      f16_gemm(w.data(), s.rows, s.cols, x.data(), s.batch, reference.data());
+    }
+    for (int64_t t = 0; t < s.batch; ++t)  // the reference is the float answer within rounding
+      for (int64_t r = 0; r < s.rows; ++r) {
+        double exact = 0, magnitude = 0;
+        for (int64_t k = 0; k < s.cols; ++k) {
+          const double p = double{fp16_to_fp32(w[r * s.cols + k])} * x[t * s.cols + k];
+          exact += p, magnitude += std::fabs(p);
+        }
+        EXPECT_NEAR(reference[t * s.rows + r], exact, 1e-6 * magnitude + 1e-30);
+      }
+    for (Isa isa : {Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni}) {
+      if (!cpu_supports(isa)) {
+        std::cout << "[ SKIPPED  ] " << to_string(isa) << " (not on this CPU)\n";
+        continue;
+      }
+      ScopedIsa scoped(isa);
+      std::vector<float> y(reference.size());
+      f16_gemm(w.data(), s.rows, s.cols, x.data(), s.batch, y.data());
+      EXPECT_EQ(std::memcmp(y.data(), reference.data(), y.size() * 4), 0) << to_string(isa) << " cols " << s.cols;
+    }
+  }
+}
+
+TEST(Q8_0Gemm, EveryTierEqualsTheReferenceBitForBit) {
+  std::mt19937 rng(11);
+  for (const Shapes& s : kShapes) {
+    const std::vector<float> wf = normal(s.rows * s.cols, rng, 0.05f), x = normal(s.batch * s.cols, rng);
+    std::vector<BlockQ8_0> w(wf.size() / 32);
+    quantize_q8_0(wf.data(), static_cast<int64_t>(wf.size()), w.data());
+    w[0].qs[0] = -128;  // not what ggml writes, but a file may hold it: the SIMD sign trick must agree
+    std::vector<Q8Activations> acts(static_cast<size_t>(s.batch));
+    for (int64_t t = 0; t < s.batch; ++t) q8_0_activations(x.data() + t * s.cols, s.cols, acts[t]);
+    std::vector<float> reference(static_cast<size_t>(s.rows * s.batch));
+    {
+      ScopedIsa isa(Isa::kReference);
+      q8_0_gemm(w.data(), s.rows, s.cols, acts.data(), s.batch, reference.data());
+    }
+    // Against the float answer with the unrounded w and x: each is rounded to 8 bits per block
+    // (relative error up to 1/254 of its block's absmax), so the bound is on sum |w| |x|.
+    std::vector<float> wq(wf.size());
+    dequantize_q8_0(w.data(), static_cast<int64_t>(wf.size()), wq.data());
+    for (int64_t t = 0; t < s.batch; ++t)
+      for (int64_t r = 0; r < s.rows; ++r) {
+        double exact = 0, magnitude = 0;
+        for (int64_t k = 0; k < s.cols; ++k) {
+          exact += double{wq[r * s.cols + k]} * x[t * s.cols + k];
+          magnitude += std::fabs(double{wq[r * s.cols + k]} * x[t * s.cols + k]);
+        }
+        EXPECT_NEAR(reference[t * s.rows + r], exact, 0.02 * magnitude) << r;
+      }
+    for (Isa isa : {Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni}) {
+      if (!cpu_supports(isa)) continue;
+      ScopedIsa scoped(isa);
+      std::vector<float> y(reference.size());
+      q8_0_gemm(w.data(), s.rows, s.cols, acts.data(), s.batch, y.data());
+      EXPECT_EQ(std::memcmp(y.data(), reference.data(), y.size() * 4), 0) << to_string(isa) << " cols " << s.cols;
+    }
+  }
+}
+
+TEST(Q8_0Gemm, NanActivationsGiveNanAndShapesAreChecked) {
+  std::mt19937 rng(3);
+  const std::vector<float> wf = normal(4 * 64, rng);
+  std::vector<BlockQ8_0> w(wf.size() / 32);
+  quantize_q8_0(wf.data(), 256, w.data());
+  std::vector<float> x(64, 0.5f);
+  x[5] = NAN;
+  Q8Activations a;
+  q8_0_activations(x.data(), 64, a);
+  std::vector<float> y(4);
+  q8_0_gemm(w.data(), 4, 64, &a, 1, y.data());
+  for (float v : y) EXPECT_TRUE(std::isnan(v));
+  EXPECT_THROW(q8_0_gemm(w.data(), 2, 128, &a, 1, y.data()), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace ternary::kernels
