@@ -1,6 +1,7 @@
-// gemv: the ternary x int8 GEMV (batch 1 decode) on LLaMA-7B shapes, one thread and all threads.
-// Reports packed-weight bytes per second against the machine's read bandwidth measured in the same
-// run (a streaming read of 1 GiB), and the fp32 GEMV (Eigen) of the same shape as a baseline.
+// gemv: the ternary x int8 GEMV (batch 1 decode) on LLaMA-7B shapes, one thread and all threads,
+// and the output-matrix GEMV (vocab 32000 x 2048) in F32, F16 and Q8_0. Reports weight bytes per
+// second against the best read-bandwidth probe of the same run at the same thread count
+// (bench/read_bandwidth.h), and the fp32 GEMV (Eigen) of the same shape as a baseline.
 // Matrices are rotated through copies totalling > 512 MiB so every call streams from DRAM, not cache.
 #include <omp.h>
 
@@ -10,7 +11,10 @@
 #include <vector>
 
 #include "bench/bench_cases.h"
+#include "bench/read_bandwidth.h"
 #include "bench/timing.h"
+#include "kernels/dense_gemm.h"
+#include "kernels/fp16.h"
 #include "kernels/ternary_gemv.h"
 
 namespace ternary::bench {
@@ -19,36 +23,76 @@ namespace {
 constexpr size_t kStreamBytes = size_t{1} << 30;
 constexpr size_t kRotateBytes = size_t{512} << 20;
 
-// Reads every byte once (OR of 64-bit words), with the same 1 KiB software prefetch as the
-// kernel, split across threads: the best plain read the kernel could hope to match.
-uint64_t stream_read(const uint8_t* data, size_t bytes) {
-  const int64_t lines = static_cast<int64_t>(bytes / 64);
-  uint64_t acc = 0;
-#pragma omp parallel for reduction(| : acc) schedule(static)
-  for (int64_t i = 0; i < lines; ++i) {
-    const auto* line = reinterpret_cast<const uint64_t*>(data + i * 64);
-    __builtin_prefetch(data + i * 64 + 1024);
-    acc |= line[0] | line[1] | line[2] | line[3] | line[4] | line[5] | line[6] | line[7];
+// The output matrix of a 32k-vocabulary, d2048 model (what every decoded token streams) in each
+// --output-type, against the Eigen fp32 GEMV.
+template <typename BandwidthAt>
+void run_output_gemv(int all_threads, int repeats, std::mt19937& rng, BandwidthAt& bandwidth_at) {
+  const int64_t rows = 32000, cols = 2048;
+  std::normal_distribution<float> normal(0, 0.02f);
+  std::vector<float> w(static_cast<size_t>(rows * cols)), x(static_cast<size_t>(cols)), y(static_cast<size_t>(rows));
+  for (float& v : w) v = normal(rng);
+  for (float& v : x) v = normal(rng) * 50;
+  std::vector<std::vector<uint16_t>> f16(1, std::vector<uint16_t>(w.size()));
+  for (size_t i = 0; i < w.size(); ++i) f16[0][i] = kernels::fp32_to_fp16(w[i]);
+  std::vector<std::vector<kernels::BlockQ8_0>> q8(1, std::vector<kernels::BlockQ8_0>(w.size() / kernels::kQ8Block));
+  kernels::quantize_q8_0(w.data(), rows * cols, q8[0].data());
+  using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  std::vector<RowMajor> f32(1, Eigen::Map<const RowMajor>(w.data(), rows, cols));
+  while (f32.size() * w.size() * 4 < kRotateBytes) f32.push_back(f32[0]);  // every call streams from DRAM
+  while (f16.size() * w.size() * 2 < kRotateBytes) f16.push_back(f16[0]);
+  while (q8.size() * q8[0].size() * sizeof(kernels::BlockQ8_0) < kRotateBytes) q8.push_back(q8[0]);
+  const Eigen::Map<const Eigen::VectorXf> xv(x.data(), cols);
+  Eigen::VectorXf yv(rows);
+  kernels::Q8Activations xq;
+  for (int threads : {1, all_threads}) {
+    omp_set_num_threads(threads);
+    Eigen::setNbThreads(threads);
+    const ProbeResult best = bandwidth_at(threads);
+    std::vector<double> f32_ms, f16_ms, q8_ms;
+    for (int r = 0; r < repeats + 1; ++r) {  // the first round warms up
+      f32_ms.push_back(time_ms([&] { yv.noalias() = f32[static_cast<size_t>(r) % f32.size()] * xv; }));
+      f16_ms.push_back(time_ms([&] { kernels::f16_gemm(f16[static_cast<size_t>(r) % f16.size()].data(), rows, cols,
+                                                        x.data(), 1, y.data()); }));
+      q8_ms.push_back(time_ms([&] {
+        kernels::q8_0_activations(x.data(), cols, xq);  // part of every token's cost
+        kernels::q8_0_gemm(q8[static_cast<size_t>(r) % q8.size()].data(), rows, cols, &xq, 1, y.data());
+      }));
+    }
+    for (auto* v : {&f32_ms, &f16_ms, &q8_ms}) v->erase(v->begin());
+    const double f = median(f32_ms);
+    const std::pair<const char*, std::pair<double, double>> cases[] = {
+        {"F32", {f, 4.0}}, {"F16", {median(f16_ms), 2.0}}, {"Q8_0", {median(q8_ms), 34.0 / 32}}};
+    for (const auto& [type, ms_bytes] : cases) {
+      const double gbs = static_cast<double>(rows * cols) * ms_bytes.second / (ms_bytes.first * 1e6);
+      std::printf("{\"bench\": \"output_gemv\", \"type\": \"%s\", \"rows\": %lld, \"cols\": %lld, \"threads\": %d, "
+                  "\"isa\": \"%s\", \"repeats\": %d, \"ms\": %.4f, \"gb_per_s\": %.2f, \"fraction_of_read_bandwidth\": %.3f, "
+                  "\"probe\": \"%s\", \"baseline\": \"Eigen fp32 GEMV\", \"fp32_ms\": %.4f, \"ratio_fp32_over_this\": %.2f}\n",
+                  type, (long long)rows, (long long)cols, threads, kernels::to_string(kernels::selected_isa()), repeats,
+                  ms_bytes.first, gbs, gbs / best.gb_per_s, best.probe.c_str(), f, f / ms_bytes.first);
+    }
+    std::fflush(stdout);
   }
-  return acc;
-}
-
-double read_bandwidth_gbs(const std::vector<uint8_t, Eigen::aligned_allocator<uint8_t>>& buffer, int repeats) {
-  std::vector<double> gbs;
-  volatile uint64_t sink = 0;
-  for (int r = 0; r < repeats; ++r)
-    gbs.push_back(static_cast<double>(kStreamBytes) / (time_ms([&] { sink = sink + stream_read(buffer.data(), kStreamBytes); }) * 1e6));
-  return median(gbs);
 }
 
 }  // namespace
 
 int run_gemv(const Options& options) {
-  std::vector<uint8_t, Eigen::aligned_allocator<uint8_t>> stream(kStreamBytes, 1);
   struct Shape { int64_t rows, cols; };
   const int all_threads = options.threads > 0 ? options.threads : omp_get_max_threads();
   const kernels::KernelTier tier = kernels::selected_tier();
   std::mt19937 rng(0);
+  std::vector<ProbeResult> best_at(static_cast<size_t>(all_threads) + 1);
+  auto bandwidth_at = [&](int threads) {  // measured once per thread count, printed as its own case
+    ProbeResult& best = best_at[static_cast<size_t>(threads)];
+    if (best.gb_per_s > 0) return best;
+    const auto probes = read_bandwidth_probes(kStreamBytes, threads, std::max(3, options.repeats / 2));
+    best = probes.front();
+    std::printf("{\"bench\": \"read_bandwidth\", \"threads\": %d, \"bytes\": %zu, \"probe\": \"%s\", "
+                "\"gb_per_s\": %.2f, \"probes\": %s}\n",
+                threads, kStreamBytes, best.probe.c_str(), best.gb_per_s, probes_json(probes).c_str());
+    std::fflush(stdout);
+    return best;
+  };
   for (const Shape s : {Shape{4096, 4096}, Shape{11008, 4096}, Shape{4096, 11008}}) {
     std::vector<int8_t> trits(static_cast<size_t>(s.rows * s.cols));
     std::uniform_int_distribution<int> trit(-1, 1);
@@ -70,7 +114,7 @@ int run_gemv(const Options& options) {
     for (int threads : {1, all_threads}) {
       omp_set_num_threads(threads);
       Eigen::setNbThreads(threads);
-      const double bandwidth = read_bandwidth_gbs(stream, std::max(3, options.repeats / 2));
+      const ProbeResult best = bandwidth_at(threads);
       size_t next = 0;
       for (int i = 0; i < 3; ++i) kernels::ternary_gemv(copies[next++ % copies.size()], a, y.data(), tier);
       std::vector<double> ternary_ms, fp32_ms;
@@ -83,13 +127,14 @@ int run_gemv(const Options& options) {
       std::printf(
           "{\"bench\": \"gemv\", \"rows\": %lld, \"cols\": %lld, \"threads\": %d, \"kernel\": \"%s\", \"repeats\": %d, "
           "\"packed_bytes\": %lld, \"ternary_ms\": %.4f, \"ternary_gb_per_s\": %.2f, \"read_bandwidth_gb_per_s\": %.2f, "
-          "\"fraction_of_read_bandwidth\": %.3f, \"target_fraction_1_thread\": 0.6, \"baseline\": \"Eigen fp32 GEMV\", "
+          "\"fraction_of_read_bandwidth\": %.3f, \"probe\": \"%s\", \"target_fraction_1_thread\": 0.6, \"baseline\": \"Eigen fp32 GEMV\", "
           "\"fp32_ms\": %.4f, \"ratio_fp32_over_ternary\": %.2f}\n",
           (long long)s.rows, (long long)s.cols, threads, kernels::to_string(tier), options.repeats,
-          (long long)copies[0].bytes(), t, gbs, bandwidth, gbs / bandwidth, f, f / t);
+          (long long)copies[0].bytes(), t, gbs, best.gb_per_s, gbs / best.gb_per_s, best.probe.c_str(), f, f / t);
       std::fflush(stdout);
     }
   }
+  run_output_gemv(all_threads, options.repeats, rng, bandwidth_at);
   omp_set_num_threads(all_threads);
   return 0;
 }

@@ -7,12 +7,27 @@
 #include <yaml-cpp/yaml.h>
 
 #include <map>
+#include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "common/config_error.h"
 
 namespace ternary {
+
+// The first thing in `text` that a YAML parse and dump would not give back unchanged: bytes that
+// are not well-formed UTF-8 (RFC 3629), a Unicode noncharacter (yaml-cpp writes U+FFFD), or,
+// unless allow_nul, a raw NUL (yaml-cpp misreads it). Config files and --set values are checked
+// whole; parsed string values, where an escape may have put a NUL, with allow_nul.
+struct TextProblem {
+  enum Kind { kNotUtf8, kNoncharacter, kNul };
+  size_t offset;
+  Kind kind;
+  char32_t value;  // the lead byte (kNotUtf8) or the code point
+  std::string describe() const;  // "byte 25 (0xEE) is not UTF-8 text; save it as UTF-8"
+};
+std::optional<TextProblem> text_problem(const std::string& text, bool allow_nul = false);
 
 class YamlReader {
  public:
@@ -30,6 +45,10 @@ class YamlReader {
   template <typename T>
   T scalar(const YAML::Node& node, const std::string& key, const char* type_name) const {
     if (!node.IsScalar()) fail(node, "'" + key + "' must be " + type_name);
+    if constexpr (std::is_same_v<T, std::string>) {  // escapes can spell what the file could not hold
+      if (const auto problem = text_problem(node.Scalar(), /*allow_nul=*/true))
+        fail(node, "'" + key + "': " + problem->describe());
+    }
     try {
       return node.as<T>();
     } catch (const YAML::Exception&) {
@@ -54,11 +73,6 @@ class YamlReader {
  private:
   std::string source_;
 };
-
-// Offset of the first byte that is not part of well-formed UTF-8 (RFC 3629) or that starts a
-// Unicode noncharacter, or std::string::npos. YAML is UTF-8, and neither would survive a dump and
-// parse unchanged (yaml-cpp decodes overlong forms and writes noncharacters as U+FFFD).
-size_t invalid_utf8_at(const std::string& text);
 
 // The shortest text that parses back to exactly `value` ("0.9", not "0.90000000000000002"), for
 // writing configs people read.

@@ -37,8 +37,7 @@ void apply_override(YAML::Node& root, const std::string& assignment) {
       path.find("..") != std::string::npos)
     throw ConfigError("--set " + assignment + ": expected section.key=value, e.g. --set optimizer.lr=3e-4");
   const std::string text = assignment.substr(equals + 1);
-  if (invalid_utf8_at(assignment) != std::string::npos)
-    throw ConfigError("--set " + assignment + ": not UTF-8 text (ill-formed, or a Unicode noncharacter)");
+  if (const auto problem = text_problem(assignment)) throw ConfigError("--set " + assignment + ": " + problem->describe());
   YAML::Node value;
   try {
     value = unmarked_copy(YAML::Load(text));

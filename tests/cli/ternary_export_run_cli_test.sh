@@ -15,6 +15,10 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 grep -q "ternary (tq2_0)" export.log || fail "export reports what it wrote: $(cat export.log)"
 "$bin/ternary-export" --checkpoint run --out model_tq1.gguf --type tq1_0 > /dev/null || fail "tq1_0 export"
 [ "$(stat -c %s model_tq1.gguf)" -lt "$(stat -c %s model.gguf)" ] || fail "TQ1_0 is smaller than TQ2_0"
+"$bin/ternary-export" --checkpoint run --out model_q8.gguf --output-type q8_0 > export_q8.log || fail "q8_0 export"
+grep -q "full-precision (q8_0)" export_q8.log || fail "export reports the matrix type: $(cat export_q8.log)"
+[ "$(stat -c %s model_q8.gguf)" -lt "$(stat -c %s model.gguf)" ] || fail "Q8_0 matrices are smaller than F32"
+"$bin/ternary-run" --model model_q8.gguf --prompt "ROMEO:" -n 20 > /dev/null 2>&1 || fail "a q8_0 file runs"
 
 "$bin/ternary-run" --model model.gguf --prompt "ROMEO:" -n 20 --seed 3 > out.txt 2> err.txt || fail "run: $(cat err.txt)"
 head -c 6 out.txt | grep -q "ROMEO:" || fail "the output continues the prompt"
@@ -53,6 +57,7 @@ else
     fail "--device cuda without a usable GPU: $(cat err.txt)"
 fi
 mkdir -p notacheckpoint
+expect_usage "--output-type" "$bin/ternary-export" --checkpoint run --out y.gguf --output-type q4_0
 expect_error "--checkpoint notacheckpoint: no checkpoint there" "$bin/ternary-export" --checkpoint notacheckpoint --out x.gguf
 [ ! -e x.gguf ] || fail "a failed export writes nothing"
 long_prompt="$(head -c 200 "$src/data/tinyshakespeare.txt")"

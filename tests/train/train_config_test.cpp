@@ -5,6 +5,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <fstream>
+#include <sstream>
 
 #include "train/lr_schedule.h"
 
@@ -140,26 +141,36 @@ TEST(TrainConfig, TheDocsListEveryKey) {
       << table;
 }
 
-// Found by the config fuzzer: bytes that are not UTF-8, overlong forms, surrogates, code points
-// past U+10FFFF and noncharacters came back changed from a dump, so a resumed run would have had
-// another config.
-TEST(TrainConfig, TextMustBeUtf8) {
-  const std::string fix = " is not UTF-8 text (ill-formed, or a Unicode noncharacter); save the file as UTF-8";
-  EXPECT_EQ(error_of("eval: {sample_prompt: \"ab\xee\xeecd\"}\n"), "run.yaml: byte 25" + fix);
+// Found by the config fuzzer: text that a dump and parse give back changed, so a resumed run would
+// have had another config: bytes that are not UTF-8, overlong forms, surrogates, code points past
+// U+10FFFF, noncharacters (in the file or spelled by escapes), and a NUL that yaml-cpp misreads.
+TEST(TrainConfig, TextMustSurviveADumpAndParse) {
+  const std::string utf8 = " is not UTF-8 text; save it as UTF-8";
+  EXPECT_EQ(error_of("eval: {sample_prompt: \"ab\xee\xeecd\"}\n"), "run.yaml: byte 25 (0xEE)" + utf8);
   for (const char* bad : {"\xc0\xaf", "\xe0\x80\xaf", "\xf0\x80\x80\xaf",  // overlong '/'
                           "\xed\xa0\x80",                                  // a surrogate
-                          "\xf4\x90\x80\x80", "\xf6\x8c\x9c\x97",              // past U+10FFFF
-                          "\xef\xbf\xbe", "\xef\xb7\x90", "\xf4\x8f\xbf\xbf"})  // noncharacters
-    EXPECT_EQ(error_of("eval: {sample_prompt: \"ab" + std::string(bad) + "\\n#\"}\n"), "run.yaml: byte 25" + fix)
+                          "\xf4\x90\x80\x80", "\xf6\x8c\x9c\x97"})             // past U+10FFFF
+    EXPECT_EQ(error_of("eval: {sample_prompt: \"ab" + std::string(bad) + "\\n#\"}\n"),
+              "run.yaml: byte 25 (0x" + (std::stringstream() << std::uppercase << std::hex << (int)(uint8_t)bad[0]).str() +
+                  ")" + utf8)
         << bad;
+  const std::string nonchar = " is a Unicode noncharacter, which YAML tools do not keep; remove it";
+  EXPECT_EQ(error_of("eval: {sample_prompt: \"ab\xef\xbf\xbe\"}\n"), "run.yaml: byte 25 (U+FFFE)" + nonchar);
+  EXPECT_EQ(error_of("eval: {sample_prompt: \"ab\xef\xb7\x90\"}\n"), "run.yaml: byte 25 (U+FDD0)" + nonchar);
+  EXPECT_EQ(error_of("eval: {sample_prompt: \"ab\xf4\x8f\xbf\xbf\"}\n"), "run.yaml: byte 25 (U+10FFFF)" + nonchar);
+  EXPECT_EQ(error_of("eval: {sample_prompt: \"ab\\uFFFE\"}\n"), "run.yaml:1: 'sample_prompt': byte 2 (U+FFFE)" + nonchar);
+  EXPECT_EQ(error_of(std::string("output_dir: a\0N\n", 16)),
+            "run.yaml: byte 13 (U+0000) is a NUL character; remove it, or write it as \\x00 in double quotes");
   EXPECT_EQ(error_of("", {"eval.sample_prompt=\xff"}),
-            "--set eval.sample_prompt=\xff: not UTF-8 text (ill-formed, or a Unicode noncharacter)");
-  // Everything else round-trips, the first and last code points of each encoded length included.
+            "--set eval.sample_prompt=\xff: byte 19 (0xFF) is not UTF-8 text; save it as UTF-8");
+  // Everything else round-trips: the first and last printable code points of each encoded length,
+  // and controls written as escapes.
   const TrainConfig c = TrainConfig::parse(
-      "eval: {sample_prompt: \"Z\xc3\xbcrich \xe2\x98\x83 \xc2\x80\xdf\xbf\xe0\xa0\x80\xef\xbf\xbd"
-      "\xf0\x90\x80\x80\xf4\x8f\xbf\xbd\\n#: \"}\n",
+      "eval: {sample_prompt: \"Z\xc3\xbcrich \xe2\x98\x83 \xc2\xa0\xdf\xbf\xe0\xa0\x80\xef\xbf\xbd"
+      "\xf0\x90\x80\x80\xf4\x8f\xbf\xbd\\n#: \\x00\\x85\\x7f\\t\"}\n",
       "run.yaml");
   EXPECT_TRUE(TrainConfig::parse(c.to_yaml(), "dumped.yaml") == c);
+  EXPECT_EQ(c.eval.sample_prompt.size(), 39u);
 }
 
 TEST(TrainConfig, NonFiniteNumbersAreRejected) {

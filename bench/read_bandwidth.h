@@ -1,0 +1,27 @@
+// The machine's read bandwidth, as the strongest honest reference for "fraction of bandwidth":
+// several streaming-read probes, each compiled for an ISA the CPU has (plain 64-bit sums, AVX2 and
+// AVX-512 loads, with and without software prefetch, with non-temporal prefetch), each run
+// `repeats` times at the given thread count; the best probe's best run wins, and its name goes
+// into every fraction's JSON so a reader can see what the kernel was held against.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ternary::bench {
+
+struct ProbeResult {
+  std::string probe;
+  double gb_per_s = 0;
+};
+
+// Every probe the CPU can run, best first: each reads a fresh 64-byte-aligned buffer of `bytes`
+// (make it far larger than the last-level cache), split into one contiguous range per thread.
+std::vector<ProbeResult> read_bandwidth_probes(size_t bytes, int threads, int repeats);
+
+// {"probe": "<name>", "gb_per_s": x, ...} fields for a JSON line, and all probes as an object.
+std::string probes_json(const std::vector<ProbeResult>& probes);
+
+}  // namespace ternary::bench
