@@ -8,7 +8,7 @@
 
 #include "common/tokenizer.h"
 #include "export/gguf_writer.h"
-#include "kernels/q8_0_blocks.h"
+#include "export/model_file.h"
 #include "kernels/ternary_blocks.h"
 #include "models/llama_model.h"
 #include "train/checkpoint.h"
@@ -45,17 +45,6 @@ at::Tensor interleave_rotary_rows(const at::Tensor& w, int64_t heads) {
   return w.reshape({heads, 2, out / heads / 2, in}).transpose(1, 2).reshape({out, in});
 }
 
-gguf::TokenType token_type(PieceType type) {
-  switch (type) {
-    case PieceType::kNormal: return gguf::TokenType::kNormal;
-    case PieceType::kUnknown: return gguf::TokenType::kUnknown;
-    case PieceType::kControl: return gguf::TokenType::kControl;
-    case PieceType::kByte: return gguf::TokenType::kByte;
-    case PieceType::kUnused: return gguf::TokenType::kUnused;
-  }
-  return gguf::TokenType::kNormal;
-}
-
 class ModelWriter {
  public:
   ModelWriter(gguf::Writer& writer, const ExportOptions& options, ExportSummary& summary)
@@ -74,30 +63,9 @@ class ModelWriter {
   // unquantized. Written as --output-type says.
   void add_matrix(const std::string& name, const at::Tensor& t) {
     require_finite(t, name);
-    const int64_t out = t.size(0), in = t.size(1);
-    const std::vector<uint64_t> dims = {static_cast<uint64_t>(in), static_cast<uint64_t>(out)};
-    if (matrix_type_ == TensorType::kF32) {
-      writer_.add_tensor(name, dims, TensorType::kF32, float_bytes(t));
-    } else if (matrix_type_ == TensorType::kF16) {
-      const std::vector<uint8_t> f32 = float_bytes(t);
-      std::vector<uint8_t> bytes(static_cast<size_t>(out * in) * 2);
-      for (size_t i = 0; i < bytes.size() / 2; ++i) {
-        float value;
-        std::memcpy(&value, f32.data() + 4 * i, 4);
-        const uint16_t half = kernels::fp32_to_fp16(value);
-        std::memcpy(bytes.data() + 2 * i, &half, 2);
-      }
-      writer_.add_tensor(name, dims, TensorType::kF16, std::move(bytes));
-    } else {
-      if (in % kernels::kQ8Block != 0)
-        fail("tensor " + name + " has rows of " + std::to_string(in) + " values, not a multiple of 32 (the Q8_0 "
-             "block); export with --output-type f16 or f32");
-      const std::vector<uint8_t> f32 = float_bytes(t);
-      std::vector<uint8_t> bytes(gguf::tensor_bytes(TensorType::kQ8_0, static_cast<uint64_t>(out * in)));
-      kernels::quantize_q8_0(reinterpret_cast<const float*>(f32.data()), out * in,
-                             reinterpret_cast<kernels::BlockQ8_0*>(bytes.data()));
-      writer_.add_tensor(name, dims, TensorType::kQ8_0, std::move(bytes));
-    }
+    const at::Tensor c = t.detach().to(at::kFloat).contiguous();
+    const int64_t out = c.size(0), in = c.size(1);
+    model_file::add_matrix(writer_, name, c.data_ptr<float>(), out, in, matrix_type_);
     ++summary_.matrix_tensors;
   }
 
@@ -144,21 +112,8 @@ class ModelWriter {
     at::Tensor scales = q.scale.reshape({-1});
     if (scales.numel() > 1) scales = rows(scales.reshape({-1, 1})).reshape({-1});
     scales = scales.contiguous();
-    const int8_t* trits = codes.data_ptr<int8_t>();
     const float* s = scales.data_ptr<float>();
-    const int64_t blocks_per_row = in / kernels::kTernaryBlock;
-    std::vector<uint8_t> bytes(gguf::tensor_bytes(ternary_type_, static_cast<uint64_t>(out * in)));
-    for (int64_t r = 0; r < out; ++r) {
-      const float d = s[scales.numel() > 1 ? r : 0];
-      if (ternary_type_ == TensorType::kTQ2_0)
-        kernels::pack_tq2_0(trits + r * in, in, d,
-                            reinterpret_cast<kernels::BlockTQ2_0*>(bytes.data()) + r * blocks_per_row);
-      else
-        kernels::pack_tq1_0(trits + r * in, in, d,
-                            reinterpret_cast<kernels::BlockTQ1_0*>(bytes.data()) + r * blocks_per_row);
-    }
-    writer_.add_tensor(name, {static_cast<uint64_t>(in), static_cast<uint64_t>(out)}, ternary_type_, std::move(bytes));
-    writer_.set(gguf::scale_key(name), Value::f32s(std::vector<double>(s, s + scales.numel())));
+    model_file::add_ternary(writer_, name, codes.data_ptr<int8_t>(), out, in, {s, s + scales.numel()}, ternary_type_);
     granularity_ = w.granularity.describe();
     ++summary_.ternary_tensors;
   }
@@ -174,41 +129,6 @@ class ModelWriter {
   std::string granularity_ = "none";
   std::optional<float> activation_eps_;
 };
-
-// Tokenizer keys: llama.cpp's (tokenizer.ggml.*) plus what our runtime needs to reproduce training.
-void add_tokenizer(gguf::Writer& w, const Tokenizer& tokenizer, int64_t vocab_size) {
-  std::vector<std::string> tokens;
-  std::vector<double> scores;
-  std::vector<int64_t> types;
-  for (int32_t id = 0; id < tokenizer.vocab_size(); ++id) {
-    const Piece piece = tokenizer.piece(id);
-    tokens.push_back(piece.text);
-    scores.push_back(piece.score);
-    types.push_back(static_cast<int64_t>(token_type(piece.type)));
-  }
-  w.set(key::kTokenizerModel, Value::string("llama"));
-  auto special = [&](const char* k, int32_t id) {
-    if (id >= 0) w.set(k, Value::u32(static_cast<uint32_t>(id)));
-  };
-  special(key::kUnknownTokenId, tokenizer.unknown_id());
-  special(key::kBosTokenId, tokenizer.bos_id());
-  special(key::kEosTokenId, tokenizer.eos_id());
-  w.set(key::kAddBosToken, Value::boolean(false));  // training data had none
-  if (tokenizer.kind() == TokenizerKind::kBytes) w.set(key::kAddSpacePrefix, Value::boolean(false));
-  w.set(key::kTokenizer, Value::string(to_string(tokenizer.kind())));
-  if (tokenizer.kind() == TokenizerKind::kSentencePiece) {
-    const std::string& proto = tokenizer.model_blob();
-    w.set(key::kSentencePieceModel, Value::u8s(std::vector<int64_t>(proto.begin(), proto.end())));
-  }
-  for (int64_t id = static_cast<int64_t>(tokens.size()); id < vocab_size; ++id) {  // model rows past the tokenizer
-    tokens.push_back("<unused" + std::to_string(id) + ">");
-    scores.push_back(0.0);
-    types.push_back(static_cast<int64_t>(gguf::TokenType::kUnused));
-  }
-  w.set(key::kTokens, Value::strings(std::move(tokens)));
-  w.set(key::kScores, Value::f32s(std::move(scores)));
-  w.set(key::kTokenTypes, Value::i32s(std::move(types)));
-}
 
 }  // namespace
 
@@ -226,34 +146,12 @@ ExportSummary export_gguf(const std::string& checkpoint_dir, const std::string& 
   model->eval();
   const LlamaConfig& m = config.model;
   const bool bitnet = m.variant == LlamaVariant::kBitNet;
-  const std::string arch = bitnet ? gguf::kBitNetArchitecture : gguf::kLlamaArchitecture;
-  auto arch_key = [&](const char* suffix) { return gguf::architecture_key(arch, suffix); };
 
   gguf::Writer w;
   ExportSummary summary;
-  w.set(key::kArchitecture, Value::string(arch));
-  w.set(key::kName, Value::string(options.name.empty() ? fs::path(checkpoint_dir).filename().string() : options.name));
-  w.set(key::kQuantizationVersion, Value::u32(2));
-  w.set(key::kFileType, Value::u32(static_cast<uint32_t>(gguf::file_type_for(options.ternary_type))));
-  w.set(key::kAlignment, Value::u32(static_cast<uint32_t>(gguf::kDefaultAlignment)));
-  w.set(arch_key(key::kContextLength), Value::u32(static_cast<uint32_t>(m.max_seq_len)));
-  w.set(arch_key(key::kEmbeddingLength), Value::u32(static_cast<uint32_t>(m.dim)));
-  w.set(arch_key(key::kBlockCount), Value::u32(static_cast<uint32_t>(m.n_layers)));
-  w.set(arch_key(key::kFeedForwardLength), Value::u32(static_cast<uint32_t>(m.ffn_dim)));
-  w.set(arch_key(key::kHeadCount), Value::u32(static_cast<uint32_t>(m.n_heads)));
-  w.set(arch_key(key::kHeadCountKv), Value::u32(static_cast<uint32_t>(m.n_kv_heads)));
-  w.set(arch_key(key::kRopeFreqBase), Value::f32(static_cast<float>(m.rope_theta)));
-  w.set(arch_key(key::kRopeDimensionCount), Value::u32(static_cast<uint32_t>(m.head_dim())));
-  w.set(arch_key(key::kRmsNormEpsilon), Value::f32(static_cast<float>(m.norm_eps)));
-  w.set(arch_key(key::kVocabSize), Value::u32(static_cast<uint32_t>(m.vocab_size)));
-  w.set(key::kProducer, Value::string(std::string("ternary-engine ") + TERNARY_ENGINE_VERSION));
-  w.set(key::kVariant, Value::string(to_string(m.variant)));
-  w.set(key::kActivationBits, Value::u32(8));
-  w.set(key::kActivationGranularity, Value::string("token"));
-  w.set(key::kActivationScale, Value::string("absmax/127"));
-  w.set(key::kActivationRounding, Value::string("nearest, ties to even"));
-  w.set(key::kRotaryLayout, Value::string("interleaved"));
-  add_tokenizer(w, tokenizer, m.vocab_size);
+  model_file::set_model_keys(w, m, options.name.empty() ? fs::path(checkpoint_dir).filename().string() : options.name,
+                             options.ternary_type);
+  model_file::set_tokenizer(w, tokenizer, m.vocab_size);
 
   ModelWriter tensors(w, options, summary);
   tensors.add_matrix(gguf::kTokenEmbedding, model->embed_tokens->weight);
@@ -275,10 +173,8 @@ ExportSummary export_gguf(const std::string& checkpoint_dir, const std::string& 
   }
   tensors.add_float(gguf::kOutputNorm, model->norm->weight);
   if (model->lm_head) tensors.add_linear(gguf::kOutput, "lm_head", *model->lm_head, 0);
-  w.set(key::kActivationScaleEps, Value::f32(tensors.activation_eps()));
-  w.set(key::kWeightGranularity, Value::string(tensors.weight_granularity()));
-  w.set(key::kWeightPreset,
-        Value::string(config.quantization.rules_yaml.empty() ? config.quantization.preset : "recipe"));
+  model_file::set_quantization_keys(w, tensors.activation_eps(), tensors.weight_granularity(),
+                                    config.quantization.rules_yaml.empty() ? config.quantization.preset : "recipe");
   w.write(out_path);
   summary.file_bytes = static_cast<int64_t>(fs::file_size(out_path));
   summary.checkpoint_model_bytes = static_cast<int64_t>(fs::file_size(fs::path(checkpoint_dir) / "model.pt"));
