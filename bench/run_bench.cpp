@@ -1,7 +1,11 @@
 // run: end-to-end decode speed of ternary-run on the default config's model shape
 // (configs/llama_qat.yaml), exported as TQ2_0, against the same model exported in full precision
 // (F32 linears, Eigen), both through the LibTorch-free runtime; and file sizes: the GGUF against
-// the fp32 checkpoint. Weights are random (speed does not depend on training).
+// the fp32 checkpoint. Then a 1B-shaped model (TinyLlama's: dim 2048, 22 layers, 32 heads, 4 kv
+// heads, ffn 5632, vocab 32000; TQ2_0 with a Q8_0 output, made by ternary-export --random):
+// decode and 256-token prefill tokens/s at 1 and 2 threads against the bandwidth bound (weight
+// bytes per token / the best read probe), with the F32-output variant as the baseline. Weights
+// are random (speed does not depend on training).
 #include <omp.h>
 
 #include <cstdio>
@@ -9,7 +13,9 @@
 
 #include "bench/bench_cases.h"
 #include "bench/timing.h"
+#include "bench/read_bandwidth.h"
 #include "export/gguf_export.h"
+#include "export/random_model.h"
 #include "models/llama_model.h"
 #include "runtime/llama_runtime.h"
 #include "train/checkpoint.h"
@@ -48,6 +54,62 @@ double decode_tokens_per_second(runtime::LlamaRuntime& model, int tokens, int re
   return median(rates);
 }
 
+// Median tokens/s of one `prompt_tokens` prompt through the batched path.
+double prefill_tokens_per_second(runtime::LlamaRuntime& model, int prompt_tokens, int repeats) {
+  std::vector<int32_t> prompt(static_cast<size_t>(prompt_tokens));
+  for (int i = 0; i < prompt_tokens; ++i) prompt[static_cast<size_t>(i)] = 32 + i % 90;
+  std::vector<double> rates;
+  for (int r = 0; r < repeats; ++r) {
+    model.reset();
+    rates.push_back(prompt_tokens / (time_ms([&] { model.forward(prompt); }) / 1e3));
+  }
+  return median(rates);
+}
+
+const std::vector<std::string> k1bShape = {"model.dim=2048",        "model.n_layers=22",     "model.n_heads=32",
+                                           "model.n_kv_heads=4",    "model.ffn_dim=5632",    "model.vocab_size=32000",
+                                           "model.max_seq_len=2048"};
+
+void run_1b(const std::string& dir, const Options& options) {
+  const TrainConfig config = TrainConfig::from_file(std::string(TERNARY_SOURCE_DIR) + "/configs/llama_qat.yaml", k1bShape);
+  const std::string q8_path = dir + "/1b_q8_0.gguf", f32_path = dir + "/1b_f32.gguf";
+  write_random_model(config, q8_path, {gguf::TensorType::kTQ2_0, gguf::TensorType::kQ8_0, "1b"}, 0);
+  write_random_model(config, f32_path, {gguf::TensorType::kTQ2_0, gguf::TensorType::kF32, "1b"}, 0);
+  runtime::LlamaRuntime q8(q8_path), f32(f32_path);
+  const int repeats = std::max(3, options.repeats / 3), decode_tokens = 32, prompt_tokens = 256;
+  const int all_threads = options.threads > 0 ? options.threads : omp_get_max_threads();
+  for (int threads : {1, all_threads}) {
+    omp_set_num_threads(threads);
+    const ProbeResult best = read_bandwidth_probes(size_t{1} << 30, threads, 5).front();
+    decode_tokens_per_second(q8, 4, 1);  // warm-up: the mapping is paged in
+    decode_tokens_per_second(f32, 4, 1);
+    struct Phase {
+      const char* name;
+      double ours, baseline, bytes_per_token;
+    };
+    const double q8_bytes = static_cast<double>(q8.weight_bytes());
+    const Phase phases[] = {
+        {"decode", decode_tokens_per_second(q8, decode_tokens, repeats),
+         decode_tokens_per_second(f32, decode_tokens, repeats), q8_bytes},
+        {"prefill", prefill_tokens_per_second(q8, prompt_tokens, repeats),
+         prefill_tokens_per_second(f32, prompt_tokens, repeats), q8_bytes / prompt_tokens}};
+    for (const Phase& p : phases) {
+      const double bound = best.gb_per_s * 1e9 / p.bytes_per_token;
+      std::printf("{\"bench\": \"run\", \"model\": \"1b (TinyLlama shape, random weights, TQ2_0 + Q8_0 output)\", "
+                  "\"params\": %lld, \"threads\": %d, \"phase\": \"%s\", \"tokens\": %d, \"kernel\": \"%s\", "
+                  "\"repeats\": %d, \"tokens_per_s\": %.2f, \"weight_bytes_per_token\": %.0f, \"read_gb_per_s\": %.2f, "
+                  "\"probe\": \"%s\", \"bound_tokens_per_s\": %.2f, \"fraction_of_bound\": %.3f, \"target_fraction\": 0.8, "
+                  "\"baseline\": \"same model with an F32 output matrix\", \"baseline_tokens_per_s\": %.2f, "
+                  "\"ratio\": %.2f}\n",
+                  (long long)config.model.parameter_count(), threads, p.name,
+                  p.name[0] == 'd' ? decode_tokens : prompt_tokens, kernels::to_string(q8.kernel_tier()), repeats,
+                  p.ours, p.bytes_per_token, best.gb_per_s, best.probe.c_str(), bound, p.ours / bound, p.baseline,
+                  p.ours / p.baseline);
+      std::fflush(stdout);
+    }
+  }
+}
+
 }  // namespace
 
 int run_run(const Options& options) {
@@ -77,6 +139,8 @@ int run_run(const Options& options) {
       t, f, t / f, (unsigned long long)gguf_bytes, (unsigned long long)checkpoint_bytes,
       static_cast<double>(gguf_bytes) / static_cast<double>(checkpoint_bytes), (long long)ternary.weight_bytes());
   std::fflush(stdout);
+  run_1b(dir, options);
+  std::filesystem::remove_all(dir);
   return 0;
 }
 

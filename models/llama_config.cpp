@@ -30,6 +30,13 @@ void LlamaConfig::validate() const {
   require(norm_eps > 0, "norm_eps", "norm_eps must be > 0");
 }
 
+int64_t LlamaConfig::parameter_count() const {
+  const int64_t kv_dim = n_kv_heads * head_dim();
+  const int64_t linears = 2 * dim * dim + 2 * kv_dim * dim + 3 * dim * ffn_dim;
+  const int64_t norms = 2 * dim + (variant == LlamaVariant::kBitNet ? dim + ffn_dim : 0);
+  return vocab_size * dim * (tie_embeddings ? 1 : 2) + n_layers * (linears + norms) + dim;
+}
+
 const char* to_string(LlamaVariant variant) { return variant == LlamaVariant::kBitNet ? "bitnet" : "llama"; }
 
 }  // namespace ternary

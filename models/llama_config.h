@@ -26,6 +26,9 @@ struct LlamaConfig {
   LlamaVariant variant = LlamaVariant::kLlama;
 
   int64_t head_dim() const { return dim / n_heads; }
+  // Every weight, as LlamaModel holds them: embedding, per-layer linears and norms (BitNet's
+  // sub-norms too), the final norm, and lm_head unless tied. (Learned quantizer scales aside.)
+  int64_t parameter_count() const;
   bool operator==(const LlamaConfig&) const = default;
   // Throws FieldError (common/config_error.h) whose field() is the key at fault, e.g. "n_heads"
   // with "n_heads (6) must divide dim (256)".

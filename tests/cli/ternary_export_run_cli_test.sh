@@ -19,6 +19,10 @@ grep -q "ternary (tq2_0)" export.log || fail "export reports what it wrote: $(ca
 grep -q "full-precision (q8_0)" export_q8.log || fail "export reports the matrix type: $(cat export_q8.log)"
 [ "$(stat -c %s model_q8.gguf)" -lt "$(stat -c %s model.gguf)" ] || fail "Q8_0 matrices are smaller than F32"
 "$bin/ternary-run" --model model_q8.gguf --prompt "ROMEO:" -n 20 > /dev/null 2>&1 || fail "a q8_0 file runs"
+"$bin/ternary-export" --random "$src/configs/llama_qat.yaml" --set model.vocab_size=1000 --set model.n_layers=1 \
+  --output-type q8_0 --seed 3 --out random.gguf > random.log || fail "--random: $(cat random.log)"
+grep -q "random weights (seed 3)" random.log || fail "--random reports what it wrote: $(cat random.log)"
+"$bin/ternary-run" --model random.gguf --prompt "ROMEO:" -n 5 > /dev/null 2>&1 || fail "a random model runs"
 
 "$bin/ternary-run" --model model.gguf --prompt "ROMEO:" -n 20 --seed 3 > out.txt 2> err.txt || fail "run: $(cat err.txt)"
 head -c 6 out.txt | grep -q "ROMEO:" || fail "the output continues the prompt"
@@ -58,6 +62,9 @@ else
 fi
 mkdir -p notacheckpoint
 expect_usage "--output-type" "$bin/ternary-export" --checkpoint run --out y.gguf --output-type q4_0
+expect_usage "excludes" "$bin/ternary-export" --checkpoint run --random "$src/configs/llama_qat.yaml" --out y.gguf
+expect_usage "give --checkpoint DIR" "$bin/ternary-export" --out y.gguf
+expect_usage "requires --random" "$bin/ternary-export" --checkpoint run --set model.dim=512 --out y.gguf
 expect_error "--checkpoint notacheckpoint: no checkpoint there" "$bin/ternary-export" --checkpoint notacheckpoint --out x.gguf
 [ ! -e x.gguf ] || fail "a failed export writes nothing"
 long_prompt="$(head -c 200 "$src/data/tinyshakespeare.txt")"

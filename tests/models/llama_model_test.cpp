@@ -56,6 +56,18 @@ TEST(LlamaModel, BitnetVariantHasSubLnNorms) {
   EXPECT_FALSE(plain->named_parameters().contains("layers.0.self_attn.attn_sub_norm.weight"));
 }
 
+TEST(LlamaModel, ParameterCountIsWhatTheModelHolds) {
+  for (const LlamaVariant variant : {LlamaVariant::kLlama, LlamaVariant::kBitNet})
+    for (const bool tied : {false, true}) {
+      LlamaConfig c = tiny(variant);
+      c.tie_embeddings = tied;
+      LlamaModel model(c, Recipe{});
+      int64_t held = 0;
+      for (const auto& p : model->parameters()) held += p.numel();
+      EXPECT_EQ(c.parameter_count(), held) << to_string(variant) << (tied ? " tied" : "");
+    }
+}
+
 TEST(LlamaModel, GradientsReachEveryParameter) {
   LlamaModel model(tiny(), Recipe::from_preset("bitnet_b158"));
   const at::Tensor tokens = at::randint(50, {2, 8}, at::kLong);

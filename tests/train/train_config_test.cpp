@@ -146,7 +146,7 @@ TEST(TrainConfig, TheDocsListEveryKey) {
 // U+10FFFF, noncharacters (in the file or spelled by escapes), and a NUL that yaml-cpp misreads.
 TEST(TrainConfig, TextMustSurviveADumpAndParse) {
   const std::string utf8 = " is not UTF-8 text; save it as UTF-8";
-  EXPECT_EQ(error_of("eval: {sample_prompt: \"ab\xee\xeecd\"}\n"), "run.yaml: byte 25 (0xEE)" + utf8);
+  EXPECT_EQ(error_of("eval: {sample_prompt: \"ab\xee\xee" "cd\"}\n"), "run.yaml: byte 25 (0xEE)" + utf8);
   for (const char* bad : {"\xc0\xaf", "\xe0\x80\xaf", "\xf0\x80\x80\xaf",  // overlong '/'
                           "\xed\xa0\x80",                                  // a surrogate
                           "\xf4\x90\x80\x80", "\xf6\x8c\x9c\x97"})             // past U+10FFFF
