@@ -1,6 +1,7 @@
 #include "runtime/llama_runtime.h"
 
 #include <Eigen/Core>
+#include <omp.h>
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -140,34 +141,48 @@ int64_t Linear::weight_bytes() const {
   return in_ * out_ * (f16_ ? 2 : 4);
 }
 
-void Linear::forward(const float* x, int64_t batch, float* y, KernelTier tier) const {
+void LinearInput::set(const float* x, int64_t batch, int64_t cols) {
+  x_ = x, batch_ = batch, cols_ = cols;
+  int8_ready_ = q8_0_ready_ = false;
+}
+
+const kernels::QuantizedActivations* LinearInput::int8(float eps) {
+  if (!int8_ready_ || int8_eps_ != eps) {
+    if (static_cast<int64_t>(int8_.size()) < batch_) int8_.resize(static_cast<size_t>(batch_));
+    for (int64_t t = 0; t < batch_; ++t) kernels::quantize_activations(x_ + t * cols_, cols_, eps, int8_[static_cast<size_t>(t)]);
+    int8_ready_ = true, int8_eps_ = eps;
+  }
+  return int8_.data();
+}
+
+const kernels::Q8Activations* LinearInput::q8_0() {
+  if (!q8_0_ready_) {
+    if (static_cast<int64_t>(q8_0_.size()) < batch_) q8_0_.resize(static_cast<size_t>(batch_));
+    for (int64_t t = 0; t < batch_; ++t) kernels::q8_0_activations(x_ + t * cols_, cols_, q8_0_[static_cast<size_t>(t)]);
+    q8_0_ready_ = true;
+  }
+  return q8_0_.data();
+}
+
+void Linear::forward(LinearInput& x, float* y, KernelTier tier) const {
+  const int64_t batch = x.batch();
 #if TERNARY_WITH_CUDA
   if (cuda_) {
-    cuda_->forward(x, batch, y);
+    cuda_->forward(x.x(), batch, y);
     return;
   }
 #endif
   if (ternary_) {
-    std::vector<kernels::QuantizedActivations> acts(static_cast<size_t>(batch));
-    for (int64_t t = 0; t < batch; ++t) kernels::quantize_activations(x + t * in_, in_, activation_eps_, acts[static_cast<size_t>(t)]);
-    kernels::ternary_gemm(*ternary_, acts.data(), batch, y, tier);
-    return;
+    kernels::ternary_gemm(*ternary_, x.int8(activation_eps_), batch, y, tier);
+  } else if (f16_) {
+    kernels::f16_gemm(f16_, out_, in_, x.x(), batch, y);
+  } else if (q8_0_) {
+    kernels::q8_0_gemm(q8_0_, out_, in_, x.q8_0(), batch, y);
+  } else {
+    using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    const Eigen::Map<const RowMajor> w(f32_, out_, in_);
+    Eigen::Map<RowMajor>(y, batch, out_).noalias() = Eigen::Map<const RowMajor>(x.x(), batch, in_) * w.transpose();
   }
-  if (f16_) {
-    kernels::f16_gemm(f16_, out_, in_, x, batch, y);
-    return;
-  }
-  if (q8_0_) {
-    std::vector<kernels::Q8Activations> acts(static_cast<size_t>(batch));
-    for (int64_t t = 0; t < batch; ++t) kernels::q8_0_activations(x + t * in_, in_, acts[static_cast<size_t>(t)]);
-    kernels::q8_0_gemm(q8_0_, out_, in_, acts.data(), batch, y);
-    return;
-  }
-  using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  const Eigen::Map<const RowMajor> w(f32_, out_, in_);
-  const Eigen::Map<const RowMajor> xs(x, batch, in_);
-  Eigen::Map<RowMajor> ys(y, batch, out_);
-  ys.noalias() = xs * w.transpose();
 }
 
 LlamaRuntime::LlamaRuntime(const std::string& gguf_path, Device device)
@@ -265,107 +280,152 @@ int64_t LlamaRuntime::weight_bytes() const {
   return bytes;
 }
 
+void LlamaRuntime::reserve_tokens(int64_t n) {
+  if (n <= state_.tokens) return;
+  const int64_t dim = shape_.dim, kv_dim = shape_.n_kv_heads * shape_.head_dim(), ffn = shape_.ffn_dim;
+  for (auto* v : {&state_.x, &state_.h, &state_.q, &state_.attn, &state_.proj}) v->resize(static_cast<size_t>(n * dim));
+  for (auto* v : {&state_.k, &state_.v}) v->resize(static_cast<size_t>(n * kv_dim));
+  for (auto* v : {&state_.gate, &state_.up}) v->resize(static_cast<size_t>(n * ffn));
+  state_.tokens = n;
+}
+
 std::vector<float> LlamaRuntime::forward(const std::vector<int32_t>& tokens, bool all_logits) {
-  const int64_t n = static_cast<int64_t>(tokens.size());
-  const int64_t dim = shape_.dim, hd = shape_.head_dim(), H = shape_.n_heads, KV = shape_.n_kv_heads;
-  const int64_t kv_dim = KV * hd, ffn = shape_.ffn_dim, ctx = shape_.context_length;
+  const int64_t n = static_cast<int64_t>(tokens.size()), ctx = shape_.context_length;
   if (n == 0) throw std::invalid_argument("forward: no tokens");
   if (position_ + n > ctx)
     throw std::runtime_error("the context is full: " + std::to_string(position_ + n) + " positions exceed the model's " +
                              std::to_string(ctx) + " (context_length)");
-  reserve_positions(position_ + n);
   for (int32_t t : tokens)
     if (t < 0 || t >= shape_.vocab_size) throw std::invalid_argument("token id " + std::to_string(t) + " is outside the vocabulary");
-
-  std::vector<float> x(static_cast<size_t>(n * dim)), h(static_cast<size_t>(n * dim));
-  for (int64_t t = 0; t < n; ++t) embedding_row(*token_embedding_, tokens[static_cast<size_t>(t)], dim, x.data() + t * dim);
-  std::vector<float> q(static_cast<size_t>(n * dim)), k(static_cast<size_t>(n * kv_dim)), v(static_cast<size_t>(n * kv_dim));
-  std::vector<float> attn(static_cast<size_t>(n * dim)), proj(static_cast<size_t>(n * dim));
-  std::vector<float> gate(static_cast<size_t>(n * ffn)), up(static_cast<size_t>(n * ffn));
-  std::vector<float> scores(static_cast<size_t>(position_ + n));
-
-  auto rotate = [&](float* vec, int64_t heads, int64_t pos) {  // interleaved pairs (2i, 2i + 1)
-    for (int64_t head = 0; head < heads; ++head)
-      for (int64_t i = 0; i < hd / 2; ++i) {
-        const float angle = static_cast<float>(pos) * inv_freq_[static_cast<size_t>(i)];
-        const float c = std::cos(angle), s = std::sin(angle);
-        float* p = vec + head * hd + 2 * i;
-        const float a = p[0], b = p[1];
-        p[0] = a * c + (-b) * s;
-        p[1] = b * c + a * s;
-      }
-  };
-
+  reserve_positions(position_ + n);
+  reserve_tokens(n);
+  embed(tokens);
   for (int64_t li = 0; li < shape_.n_layers; ++li) {
-    const Layer& L = layers_[static_cast<size_t>(li)];
-    float* kc = k_cache_[static_cast<size_t>(li)].data();
-    float* vc = v_cache_[static_cast<size_t>(li)].data();
-    for (int64_t t = 0; t < n; ++t) rms_norm(x.data() + t * dim, L.attn_norm, dim, shape_.norm_eps, h.data() + t * dim);
-    L.q->forward(h.data(), n, q.data(), tier_);
-    L.k->forward(h.data(), n, k.data(), tier_);
-    L.v->forward(h.data(), n, v.data(), tier_);
-    for (int64_t t = 0; t < n; ++t) {
-      const int64_t pos = position_ + t;
-      rotate(q.data() + t * dim, H, pos);
-      rotate(k.data() + t * kv_dim, KV, pos);
-      std::copy_n(k.data() + t * kv_dim, kv_dim, kc + pos * kv_dim);
-      std::copy_n(v.data() + t * kv_dim, kv_dim, vc + pos * kv_dim);
-    }
-    const float inv_sqrt = 1.0f / std::sqrt(static_cast<float>(hd));
-    for (int64_t t = 0; t < n; ++t) {
-      const int64_t last = position_ + t;  // causal: positions 0..last
-      for (int64_t head = 0; head < H; ++head) {
-        const float* qh = q.data() + t * dim + head * hd;
-        const int64_t kvh = head / (H / KV);
-        float max_score = -INFINITY;
-        for (int64_t p = 0; p <= last; ++p) {
-          const float* kp = kc + p * kv_dim + kvh * hd;
-          float dot = 0;
-          for (int64_t d = 0; d < hd; ++d) dot += qh[d] * kp[d];
-          scores[static_cast<size_t>(p)] = dot * inv_sqrt;
-          max_score = std::max(max_score, scores[static_cast<size_t>(p)]);
-        }
-        float denom = 0;
-        for (int64_t p = 0; p <= last; ++p) denom += (scores[static_cast<size_t>(p)] = std::exp(scores[static_cast<size_t>(p)] - max_score));
-        float* out = attn.data() + t * dim + head * hd;
-        std::fill_n(out, hd, 0.0f);
-        for (int64_t p = 0; p <= last; ++p) {
-          const float w = scores[static_cast<size_t>(p)] / denom;
-          const float* vp = vc + p * kv_dim + kvh * hd;
-          for (int64_t d = 0; d < hd; ++d) out[d] += w * vp[d];
-        }
-      }
-      if (L.attn_sub_norm) {
-        rms_norm(attn.data() + t * dim, L.attn_sub_norm, dim, shape_.norm_eps, h.data() + t * dim);
-        std::copy_n(h.data() + t * dim, dim, attn.data() + t * dim);
-      }
-    }
-    L.o->forward(attn.data(), n, proj.data(), tier_);
-    for (int64_t i = 0; i < n * dim; ++i) x[static_cast<size_t>(i)] += proj[static_cast<size_t>(i)];
-
-    for (int64_t t = 0; t < n; ++t) rms_norm(x.data() + t * dim, L.ffn_norm, dim, shape_.norm_eps, h.data() + t * dim);
-    L.gate->forward(h.data(), n, gate.data(), tier_);
-    L.up->forward(h.data(), n, up.data(), tier_);
-    for (int64_t i = 0; i < n * ffn; ++i) {
-      const float g = gate[static_cast<size_t>(i)];
-      const float act = shape_.bitnet() ? std::max(g, 0.0f) * std::max(g, 0.0f) : g / (1.0f + std::exp(-g));
-      gate[static_cast<size_t>(i)] = act * up[static_cast<size_t>(i)];
-    }
-    if (L.ffn_sub_norm)
-      for (int64_t t = 0; t < n; ++t) {
-        rms_norm(gate.data() + t * ffn, L.ffn_sub_norm, ffn, shape_.norm_eps, up.data() + t * ffn);
-        std::copy_n(up.data() + t * ffn, ffn, gate.data() + t * ffn);
-      }
-    L.down->forward(gate.data(), n, proj.data(), tier_);
-    for (int64_t i = 0; i < n * dim; ++i) x[static_cast<size_t>(i)] += proj[static_cast<size_t>(i)];
+    const Layer& layer = layers_[static_cast<size_t>(li)];
+    attention(layer, li, n);
+    feed_forward(layer, n);
   }
   position_ += n;
+  return output_logits(n, all_logits);
+}
 
-  const int64_t first = all_logits ? 0 : n - 1, rows = n - first;
+void LlamaRuntime::embed(const std::vector<int32_t>& tokens) {
+  for (size_t t = 0; t < tokens.size(); ++t)
+    embedding_row(*token_embedding_, tokens[t], shape_.dim, state_.x.data() + static_cast<int64_t>(t) * shape_.dim);
+}
+
+void LlamaRuntime::rotate(float* vec, int64_t heads, int64_t position) const {
+  const int64_t hd = shape_.head_dim();
+  for (int64_t head = 0; head < heads; ++head)
+    for (int64_t i = 0; i < hd / 2; ++i) {
+      const float angle = static_cast<float>(position) * inv_freq_[static_cast<size_t>(i)];
+      const float c = std::cos(angle), s = std::sin(angle);
+      float* p = vec + head * hd + 2 * i;
+      const float a = p[0], b = p[1];
+      p[0] = a * c + (-b) * s;
+      p[1] = b * c + a * s;
+    }
+}
+
+// Query head `head` of token `t` (position position_ + t) over the cached positions 0..that one:
+// softmax(q k / sqrt(hd)) v into state_.attn. `scores` holds one value per position.
+void LlamaRuntime::attend(int64_t layer_index, int64_t t, int64_t head, float* scores) {
+  const int64_t dim = shape_.dim, hd = shape_.head_dim(), kv_dim = shape_.n_kv_heads * hd;
+  const float* kc = k_cache_[static_cast<size_t>(layer_index)].data();
+  const float* vc = v_cache_[static_cast<size_t>(layer_index)].data();
+  const float inv_sqrt = 1.0f / std::sqrt(static_cast<float>(hd));
+  const int64_t last = position_ + t;  // causal
+  const float* qh = state_.q.data() + t * dim + head * hd;
+  const int64_t kvh = head / (shape_.n_heads / shape_.n_kv_heads);
+  float max_score = -INFINITY;
+  for (int64_t p = 0; p <= last; ++p) {
+    const float* kp = kc + p * kv_dim + kvh * hd;
+    float dot = 0;
+    for (int64_t d = 0; d < hd; ++d) dot += qh[d] * kp[d];
+    scores[p] = dot * inv_sqrt;
+    max_score = std::max(max_score, scores[p]);
+  }
+  float denom = 0;
+  for (int64_t p = 0; p <= last; ++p) denom += (scores[p] = std::exp(scores[p] - max_score));
+  float* out = state_.attn.data() + t * dim + head * hd;
+  std::fill_n(out, hd, 0.0f);
+  for (int64_t p = 0; p <= last; ++p) {
+    const float w = scores[p] / denom;
+    const float* vp = vc + p * kv_dim + kvh * hd;
+    for (int64_t d = 0; d < hd; ++d) out[d] += w * vp[d];
+  }
+}
+
+void LlamaRuntime::attention(const Layer& L, int64_t li, int64_t n) {
+  const int64_t dim = shape_.dim, hd = shape_.head_dim(), H = shape_.n_heads, KV = shape_.n_kv_heads, kv_dim = KV * hd;
+  float* x = state_.x.data();
+  float* h = state_.h.data();
+  for (int64_t t = 0; t < n; ++t) rms_norm(x + t * dim, L.attn_norm, dim, shape_.norm_eps, h + t * dim);
+  state_.input.set(h, n, dim);  // quantized once for q, k and v
+  L.q->forward(state_.input, state_.q.data(), tier_);
+  L.k->forward(state_.input, state_.k.data(), tier_);
+  L.v->forward(state_.input, state_.v.data(), tier_);
+  float* kc = k_cache_[static_cast<size_t>(li)].data();
+  float* vc = v_cache_[static_cast<size_t>(li)].data();
+  for (int64_t t = 0; t < n; ++t) {
+    const int64_t pos = position_ + t;
+    rotate(state_.q.data() + t * dim, H, pos);
+    rotate(state_.k.data() + t * kv_dim, KV, pos);
+    std::copy_n(state_.k.data() + t * kv_dim, kv_dim, kc + pos * kv_dim);
+    std::copy_n(state_.v.data() + t * kv_dim, kv_dim, vc + pos * kv_dim);
+  }
+  // Every (token, head) pair is independent: spread them over the threads, each with its own
+  // score row. The arithmetic per pair is the same whatever the thread count.
+  const int64_t positions = cache_positions_;
+  const int threads = omp_get_max_threads();
+  if (static_cast<int64_t>(state_.scores.size()) < threads * positions)
+    state_.scores.resize(static_cast<size_t>(threads * positions));
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (int64_t pair = 0; pair < n * H; ++pair)
+    attend(li, pair / H, pair % H, state_.scores.data() + omp_get_thread_num() * positions);
+  float* attn = state_.attn.data();
+  if (L.attn_sub_norm)
+    for (int64_t t = 0; t < n; ++t) {
+      rms_norm(attn + t * dim, L.attn_sub_norm, dim, shape_.norm_eps, h + t * dim);
+      std::copy_n(h + t * dim, dim, attn + t * dim);
+    }
+  state_.input.set(attn, n, dim);
+  L.o->forward(state_.input, state_.proj.data(), tier_);
+  for (int64_t i = 0; i < n * dim; ++i) x[i] += state_.proj[static_cast<size_t>(i)];
+}
+
+void LlamaRuntime::feed_forward(const Layer& L, int64_t n) {
+  const int64_t dim = shape_.dim, ffn = shape_.ffn_dim;
+  float* x = state_.x.data();
+  float* h = state_.h.data();
+  float* gate = state_.gate.data();
+  float* up = state_.up.data();
+  for (int64_t t = 0; t < n; ++t) rms_norm(x + t * dim, L.ffn_norm, dim, shape_.norm_eps, h + t * dim);
+  state_.input.set(h, n, dim);  // quantized once for gate and up
+  L.gate->forward(state_.input, gate, tier_);
+  L.up->forward(state_.input, up, tier_);
+  for (int64_t i = 0; i < n * ffn; ++i) {
+    const float g = gate[i];
+    const float act = shape_.bitnet() ? std::max(g, 0.0f) * std::max(g, 0.0f) : g / (1.0f + std::exp(-g));
+    gate[i] = act * up[i];
+  }
+  if (L.ffn_sub_norm)
+    for (int64_t t = 0; t < n; ++t) {
+      rms_norm(gate + t * ffn, L.ffn_sub_norm, ffn, shape_.norm_eps, up + t * ffn);
+      std::copy_n(up + t * ffn, ffn, gate + t * ffn);
+    }
+  state_.input.set(gate, n, ffn);
+  L.down->forward(state_.input, state_.proj.data(), tier_);
+  for (int64_t i = 0; i < n * dim; ++i) x[i] += state_.proj[static_cast<size_t>(i)];
+}
+
+std::vector<float> LlamaRuntime::output_logits(int64_t n, bool all_logits) {
+  const int64_t dim = shape_.dim, first = all_logits ? 0 : n - 1, rows = n - first;
   for (int64_t t = first; t < n; ++t)
-    rms_norm(x.data() + t * dim, output_norm_, dim, shape_.norm_eps, h.data() + (t - first) * dim);
+    rms_norm(state_.x.data() + t * dim, output_norm_, dim, shape_.norm_eps, state_.h.data() + (t - first) * dim);
   std::vector<float> logits(static_cast<size_t>(rows * shape_.vocab_size));
-  output_->forward(h.data(), rows, logits.data(), tier_);
+  state_.input.set(state_.h.data(), rows, dim);
+  output_->forward(state_.input, logits.data(), tier_);
   return logits;
 }
 

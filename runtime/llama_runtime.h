@@ -33,6 +33,27 @@ using ternary::Device;
 
 class CudaTernaryLinear;  // runtime/cuda_ternary_linear.h, in CUDA builds only
 
+// The input of one or more linears: `batch` rows of `cols` floats, quantized at most once per
+// format however many linears read it (q, k and v share the normed input; gate and up too). The
+// buffers are kept, so a decode step allocates nothing.
+class LinearInput {
+ public:
+  void set(const float* x, int64_t batch, int64_t cols);  // new values: earlier quantizations are stale
+  const float* x() const { return x_; }
+  int64_t batch() const { return batch_; }
+  int64_t cols() const { return cols_; }
+  const kernels::QuantizedActivations* int8(float eps);  // per-token int8 absmax, for ternary linears
+  const kernels::Q8Activations* q8_0();                 // per-32-value Q8_0, for Q8_0 linears
+
+ private:
+  const float* x_ = nullptr;
+  int64_t batch_ = 0, cols_ = 0;
+  std::vector<kernels::QuantizedActivations> int8_;
+  std::vector<kernels::Q8Activations> q8_0_;
+  bool int8_ready_ = false, q8_0_ready_ = false;
+  float int8_eps_ = 0;
+};
+
 // y = W x for a batch of tokens: ternary (int8 activations), F32, F16, or Q8_0 (activations
 // quantized to Q8_0 per 32 values, as llama.cpp runs it).
 class Linear {
@@ -40,7 +61,7 @@ class Linear {
   // activation_eps: the floor of the per-token int8 activation scale, as training used it.
   Linear(const gguf::File& file, const std::string& name, int64_t in, int64_t out, float activation_eps,
          Device device = Device::kCpu);
-  void forward(const float* x, int64_t batch, float* y, kernels::KernelTier tier) const;  // (batch, in) -> (batch, out)
+  void forward(LinearInput& x, float* y, kernels::KernelTier tier) const;  // (batch, in) -> (batch, out)
   bool ternary() const { return ternary_ != nullptr; }
   int64_t weight_bytes() const;
 
@@ -87,6 +108,24 @@ class LlamaRuntime {
   std::unique_ptr<Linear> output_;  // the output matrix, or the token embedding when tied
   std::vector<Layer> layers_;
   std::vector<float> inv_freq_;              // (head_dim / 2)
+
+  // The forward pass, step by step, over the `n` tokens in state_ at positions position_...
+  void embed(const std::vector<int32_t>& tokens);
+  void attention(const Layer& layer, int64_t layer_index, int64_t n);  // x += attention(norm(x))
+  void attend(int64_t layer_index, int64_t t, int64_t head, float* scores);  // one query head
+  void feed_forward(const Layer& layer, int64_t n);                    // x += ffn(norm(x))
+  void rotate(float* vec, int64_t heads, int64_t position) const;      // rotary, interleaved pairs
+  std::vector<float> output_logits(int64_t n, bool all_logits);
+
+  // Activations for up to state_.tokens tokens, kept across calls (llama2.c's RunState): a decode
+  // step allocates nothing once the first has run.
+  struct RunState {
+    int64_t tokens = 0;
+    std::vector<float> x, h, q, k, v, attn, proj, gate, up;
+    std::vector<float> scores;  // per thread: (threads, cache positions)
+    LinearInput input;
+  } state_;
+  void reserve_tokens(int64_t n);
   void reserve_positions(int64_t positions);
   std::vector<std::vector<float>> k_cache_, v_cache_;  // per layer: (cache_positions_, kv_heads * head_dim)
   int64_t cache_positions_ = 0;                         // grown on demand up to context_length
