@@ -79,17 +79,42 @@ void ternary_gemm(const TernaryMatrix& w, const QuantizedActivations* activation
     if (static_cast<int64_t>(activations[t].q.size()) != w.cols())
       throw std::invalid_argument("ternary_gemm: activations of " + std::to_string(activations[t].q.size()) +
                                   " values for a matrix of " + std::to_string(w.cols()) + " columns");
-  auto dot = tier == KernelTier::kAvx512Vnni ? code_dot_avx512vnni
-             : tier == KernelTier::kAvx2     ? code_dot_avx2
-                                             : code_dot_reference;
   const int64_t rows = w.rows(), cols = w.cols();
+  auto output = [&](int64_t r, int64_t t, int32_t codes_dot) {
+    const QuantizedActivations& a = activations[t];
+    y[t * rows + r] = static_cast<float>(codes_dot - a.sum) * a.scale * w.scale(r);  // codes = trit + 1
+  };
+  if (tier == KernelTier::kReference) {
 #pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t t = 0; t < batch; ++t) {  // the row's codes stay in L1 across the batch
-      const QuantizedActivations& a = activations[t];
-      const int32_t isum = dot(w.row(r), a.q.data(), cols) - a.sum;
-      y[t * rows + r] = static_cast<float>(isum) * a.scale * w.scale(r);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t t = 0; t < batch; ++t) output(r, t, code_dot_reference(w.row(r), activations[t].q.data(), cols));
+    return;
+  }
+  // Each token's activations as its tier reads them; kept per thread, so a decode step allocates nothing.
+  static thread_local std::vector<int8_t> arranged;
+  std::vector<const int8_t*> x(static_cast<size_t>(batch));
+  if (tier == KernelTier::kAvx512Vnni) {
+    if (arranged.size() < static_cast<size_t>(batch * cols)) arranged.resize(static_cast<size_t>(batch * cols));
+    for (int64_t t = 0; t < batch; ++t) {
+      interleave_for_avx512(activations[t].q.data(), cols, arranged.data() + t * cols);
+      x[static_cast<size_t>(t)] = arranged.data() + t * cols;
     }
+  } else {
+    for (int64_t t = 0; t < batch; ++t) x[static_cast<size_t>(t)] = activations[t].q.data();
+  }
+  auto tile = tier == KernelTier::kAvx512Vnni ? code_dot_tile_avx512vnni : code_dot_tile_avx2;
+  const int64_t tiles = rows / 4;
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < tiles; ++i)
+    for (int64_t t0 = 0; t0 < batch; t0 += 4) {
+      const int tokens = static_cast<int>(std::min<int64_t>(4, batch - t0));
+      int32_t sums[16];
+      tile(w.row(4 * i), w.row_bytes(), x.data() + t0, tokens, cols, sums);
+      for (int t = 0; t < tokens; ++t)
+        for (int r = 0; r < 4; ++r) output(4 * i + r, t0 + t, sums[t * 4 + r]);
+    }
+  for (int64_t r = tiles * 4; r < rows; ++r)  // the last rows % 4: exact integers whichever way
+    for (int64_t t = 0; t < batch; ++t) output(r, t, code_dot_reference(w.row(r), activations[t].q.data(), cols));
 }
 
 }  // namespace ternary::kernels

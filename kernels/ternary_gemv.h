@@ -5,7 +5,7 @@
 //   y[row] = float(sum_k trit[row][k] * q[k]) * a * w_scale[row]   (integer accumulation).
 // Tiers: a scalar reference, AVX2, AVX-512 VNNI; the highest at or below kernels::selected_isa()
 // (kernels/cpu_features.h: cpuid, or TERNARY_KERNEL) runs. Integer accumulation makes every tier
-// bit-identical to the reference. Output rows are split across OpenMP threads.
+// bit-identical to the reference. Output rows are split across OpenMP threads in tiles of 4.
 #pragma once
 
 #include <cstdint>
@@ -39,10 +39,16 @@ inline void ternary_gemv(const TernaryMatrix& w, const QuantizedActivations& x, 
   ternary_gemm(w, &x, 1, y, tier);
 }
 
-// Per-tier row dot products: sum_k code[k] * q[k] over `cols` (a multiple of 256), codes in the
-// TernaryMatrix row layout. Declared here for the dispatcher and the tests.
+// The reference row dot product: sum_k code[k] * q[k] over `cols` (a multiple of 256), codes in
+// the TernaryMatrix row layout. Declared here for the dispatcher and the tests.
 int32_t code_dot_reference(const uint8_t* codes, const int8_t* q, int64_t cols);
-int32_t code_dot_avx2(const uint8_t* codes, const int8_t* q, int64_t cols);
-int32_t code_dot_avx512vnni(const uint8_t* codes, const int8_t* q, int64_t cols);
+// SIMD tiers work on tiles of 4 rows (row_bytes apart) x `tokens` (1..4) tokens:
+// sums[t * 4 + r] = the code dot of row r and token t. The AVX2 tile reads each token's
+// activations in their natural order, the AVX-512 one as interleave_for_avx512 arranges them.
+void code_dot_tile_avx2(const uint8_t* codes, int64_t row_bytes, const int8_t* const* x, int tokens, int64_t cols,
+                        int32_t* sums);
+void code_dot_tile_avx512vnni(const uint8_t* codes, int64_t row_bytes, const int8_t* const* x, int tokens,
+                              int64_t cols, int32_t* sums);
+void interleave_for_avx512(const int8_t* q, int64_t cols, int8_t* out);  // out[64l + 32j + m] = q[128j + 32l + m] per block
 
 }  // namespace ternary::kernels

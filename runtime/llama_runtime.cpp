@@ -6,6 +6,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "kernels/attention.h"
 #include "kernels/fp16.h"
 
 #if TERNARY_WITH_CUDA
@@ -327,33 +328,15 @@ void LlamaRuntime::rotate(float* vec, int64_t heads, int64_t position) const {
     }
 }
 
-// Query head `head` of token `t` (position position_ + t) over the cached positions 0..that one:
-// softmax(q k / sqrt(hd)) v into state_.attn. `scores` holds one value per position.
+// Query head `head` of token `t` (position position_ + t) over the cached positions 0..that one,
+// into state_.attn. `scores` holds one value per position.
 void LlamaRuntime::attend(int64_t layer_index, int64_t t, int64_t head, float* scores) {
   const int64_t dim = shape_.dim, hd = shape_.head_dim(), kv_dim = shape_.n_kv_heads * hd;
-  const float* kc = k_cache_[static_cast<size_t>(layer_index)].data();
-  const float* vc = v_cache_[static_cast<size_t>(layer_index)].data();
-  const float inv_sqrt = 1.0f / std::sqrt(static_cast<float>(hd));
-  const int64_t last = position_ + t;  // causal
-  const float* qh = state_.q.data() + t * dim + head * hd;
-  const int64_t kvh = head / (shape_.n_heads / shape_.n_kv_heads);
-  float max_score = -INFINITY;
-  for (int64_t p = 0; p <= last; ++p) {
-    const float* kp = kc + p * kv_dim + kvh * hd;
-    float dot = 0;
-    for (int64_t d = 0; d < hd; ++d) dot += qh[d] * kp[d];
-    scores[p] = dot * inv_sqrt;
-    max_score = std::max(max_score, scores[p]);
-  }
-  float denom = 0;
-  for (int64_t p = 0; p <= last; ++p) denom += (scores[p] = std::exp(scores[p] - max_score));
-  float* out = state_.attn.data() + t * dim + head * hd;
-  std::fill_n(out, hd, 0.0f);
-  for (int64_t p = 0; p <= last; ++p) {
-    const float w = scores[p] / denom;
-    const float* vp = vc + p * kv_dim + kvh * hd;
-    for (int64_t d = 0; d < hd; ++d) out[d] += w * vp[d];
-  }
+  const int64_t kv_head = head / (shape_.n_heads / shape_.n_kv_heads);
+  kernels::attend_head(state_.q.data() + t * dim + head * hd,
+                       k_cache_[static_cast<size_t>(layer_index)].data() + kv_head * hd,
+                       v_cache_[static_cast<size_t>(layer_index)].data() + kv_head * hd, kv_dim,
+                       position_ + t + 1, hd, scores, state_.attn.data() + t * dim + head * hd);
 }
 
 void LlamaRuntime::attention(const Layer& L, int64_t li, int64_t n) {

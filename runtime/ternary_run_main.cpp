@@ -34,8 +34,11 @@ int generate(LlamaRuntime& model, const ternary::Tokenizer& tokenizer, const std
   // Model rows past the tokenizer's vocabulary (padding) are never sampled: they have no text.
   const int64_t sampled_vocab = std::min(model.shape().vocab_size, tokenizer.vocab_size());
   std::cout << prompt << std::flush;
-  const auto start = std::chrono::steady_clock::now();
-  std::vector<float> logits = model.forward(context);
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  const int64_t prompt_tokens = static_cast<int64_t>(context.size());
+  std::vector<float> logits = model.forward(context);  // the prompt in one batch
+  const auto prompt_done = Clock::now();
   for (int64_t i = 0; i < n; ++i) {
     const int32_t next = sampler.sample(logits.data(), sampled_vocab);
     std::cout << tokenizer.decode_one(next) << std::flush;
@@ -48,9 +51,12 @@ int generate(LlamaRuntime& model, const ternary::Tokenizer& tokenizer, const std
       logits = model.forward({next});
     }
   }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double prompt_s = std::chrono::duration<double>(prompt_done - start).count();
+  const double generation_s = std::chrono::duration<double>(Clock::now() - prompt_done).count();
   std::cout << std::endl;
-  std::cerr << "[" << n << " tokens in " << seconds << " s, " << static_cast<double>(n) / seconds << " tokens/s, kernel "
+  std::cerr << "[prompt: " << prompt_tokens << " tokens in " << prompt_s << " s, "
+            << static_cast<double>(prompt_tokens) / prompt_s << " tokens/s; generation: " << n << " tokens in "
+            << generation_s << " s, " << static_cast<double>(n) / generation_s << " tokens/s; kernel "
             << ternary::kernels::to_string(model.kernel_tier()) << ", " << omp_get_max_threads() << " threads]"
             << std::endl;
   return 0;

@@ -125,7 +125,7 @@ TEST(TernaryGemv, EveryTierIsBitIdenticalToTheReference) {
   std::mt19937 rng(3);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   for (const auto [rows, cols, batch] : std::vector<std::tuple<int64_t, int64_t, int64_t>>{
-           {1, 256, 1}, {7, 512, 1}, {33, 768, 3}, {64, 4096, 1}, {130, 1280, 8}, {3, 11008, 2}}) {
+           {1, 256, 1}, {7, 512, 1}, {33, 768, 3}, {64, 4096, 1}, {130, 1280, 8}, {3, 11008, 2}, {12, 512, 5}, {8, 256, 7}}) {
     const auto trits = random_trits(rows * cols, rng);
     std::vector<float> scales(rows);
     for (auto& s : scales) s = std::fabs(normal(rng)) + 0.01f;
