@@ -21,26 +21,29 @@ TERNARY_ALWAYS_INLINE void attend(const float* q, const float* keys, const float
     for (; d + kLanes <= hd; d += kLanes)
       for (int64_t j = 0; j < kLanes; ++j) lanes[j] += q[d + j] * k[d + j];
     for (; d < hd; ++d) lanes[d % kLanes] += q[d] * k[d];
-    float dot = 0;
-    for (float lane : lanes) dot += lane;
-    scores[p] = dot * inv_sqrt;
+    for (int64_t width = kLanes / 2; width > 0; width /= 2)  // a tree: 4 dependent adds, not 16
+      for (int64_t j = 0; j < width; ++j) lanes[j] += lanes[j + width];
+    scores[p] = lanes[0] * inv_sqrt;
     max_score = std::max(max_score, scores[p]);
   }
   float denom = 0;
   for (int64_t p = 0; p < positions; ++p) denom += (scores[p] = std::exp(scores[p] - max_score));
   for (int64_t p = 0; p < positions; ++p) scores[p] /= denom;
-  // 16 outputs at a time, summed over the positions in registers (out may not stay in memory).
-  int64_t d = 0;
-  for (; d + kLanes <= hd; d += kLanes) {
-    float acc[kLanes] = {};
-    for (int64_t p = 0; p < positions; ++p)
-      for (int64_t j = 0; j < kLanes; ++j) acc[j] += scores[p] * values[p * stride + d + j];
-    std::copy_n(acc, kLanes, out + d);
-  }
-  for (; d < hd; ++d) {
-    float acc = 0;
-    for (int64_t p = 0; p < positions; ++p) acc += scores[p] * values[p * stride + d];
-    out[d] = acc;
+  // Up to 64 outputs at a time, each summed over the positions in order, in a local accumulator
+  // (out may alias nothing we know of, so it would round-trip memory): each value row is read
+  // once, contiguously, and the 64 sums are independent chains.
+  constexpr int64_t kChunk = 64;
+  for (int64_t d0 = 0; d0 < hd; d0 += kChunk) {
+    const int64_t width = std::min(kChunk, hd - d0);
+    float acc[kChunk] = {};
+    if (width == kChunk) {
+      for (int64_t p = 0; p < positions; ++p)
+        for (int64_t j = 0; j < kChunk; ++j) acc[j] += scores[p] * values[p * stride + d0 + j];
+    } else {
+      for (int64_t p = 0; p < positions; ++p)
+        for (int64_t j = 0; j < width; ++j) acc[j] += scores[p] * values[p * stride + d0 + j];
+    }
+    std::copy_n(acc, width, out + d0);
   }
 }
 
