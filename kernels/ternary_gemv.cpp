@@ -37,29 +37,57 @@ KernelTier selected_tier() {
   return KernelTier::kReference;
 }
 
-void quantize_activations(const float* x, int64_t k, float eps, QuantizedActivations& out) {
-  float absmax = 0;
-  bool finite = true;
-  for (int64_t i = 0; i < k; ++i) {
-    const float magnitude = std::fabs(x[i]);
-    finite &= magnitude <= std::numeric_limits<float>::max();  // false for NaN and Inf
-    absmax = std::max(absmax, magnitude);
+namespace {
+
+// Written once, compiled per ISA level (TERNARY_ISA_VARIANTS): max |x| in 16 lanes (max is exact
+// in any order), and whether everything is finite (x - x is 0, or NaN for NaN and Inf).
+TERNARY_ALWAYS_INLINE float absmax_if_finite(const float* x, int64_t k) {
+  constexpr int64_t kLanes = 16;
+  float maxima[kLanes] = {}, probes[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= k; i += kLanes)
+    for (int64_t j = 0; j < kLanes; ++j) {
+      const float magnitude = std::fabs(x[i + j]);
+      maxima[j] = maxima[j] < magnitude ? magnitude : maxima[j];
+      probes[j] += x[i + j] - x[i + j];
+    }
+  for (; i < k; ++i) {
+    maxima[0] = std::max(maxima[0], std::fabs(x[i]));
+    probes[0] += x[i] - x[i];
   }
+  float absmax = 0, probe = 0;
+  for (int64_t j = 0; j < kLanes; ++j) absmax = std::max(absmax, maxima[j]), probe += probes[j];
+  return probe == 0 ? absmax : std::numeric_limits<float>::quiet_NaN();
+}
+
+// q = clamp(round_half_even(x / scale), -128, 127); returns sum q. Compilers vectorize the
+// rounding (vroundps / vrndscaleps, nearest-even) where the ISA has it: the same values.
+TERNARY_ALWAYS_INLINE int32_t round_codes(const float* x, int64_t k, float scale, int8_t* q) {
+  int32_t sum = 0;
+  for (int64_t i = 0; i < k; ++i) {
+    const float code = std::min(std::max(std::nearbyint(x[i] / scale), -128.0f), 127.0f);
+    q[i] = static_cast<int8_t>(code);
+    sum += static_cast<int32_t>(code);
+  }
+  return sum;
+}
+
+TERNARY_ISA_VARIANTS(float, absmax_if_finite, (const float* x, int64_t k), (x, k))
+TERNARY_ISA_VARIANTS(int32_t, round_codes, (const float* x, int64_t k, float scale, int8_t* q), (x, k, scale, q))
+
+}  // namespace
+
+void quantize_activations(const float* x, int64_t k, float eps, QuantizedActivations& out) {
   out.q.resize(static_cast<size_t>(k));
-  if (!finite) {  // NaN out, as training's fake-quant gives NaN (a float -> int8 cast of NaN is undefined)
+  const float absmax = pick_isa_variant(absmax_if_finite_reference, absmax_if_finite_avx2, absmax_if_finite_avx512)(x, k);
+  if (std::isnan(absmax)) {  // NaN out, as training's fake-quant gives NaN (a float -> int8 cast of NaN is undefined)
     std::fill(out.q.begin(), out.q.end(), int8_t{0});
     out.scale = std::numeric_limits<float>::quiet_NaN();
     out.sum = 0;
     return;
   }
   out.scale = std::max(absmax / 127.0f, eps);
-  int32_t sum = 0;
-  for (int64_t i = 0; i < k; ++i) {
-    const float code = std::min(std::max(std::nearbyintf(x[i] / out.scale), -128.0f), 127.0f);
-    out.q[static_cast<size_t>(i)] = static_cast<int8_t>(code);
-    sum += static_cast<int32_t>(code);
-  }
-  out.sum = sum;
+  out.sum = pick_isa_variant(round_codes_reference, round_codes_avx2, round_codes_avx512)(x, k, out.scale, out.q.data());
 }
 
 int32_t code_dot_reference(const uint8_t* codes, const int8_t* q, int64_t cols) {

@@ -120,6 +120,38 @@ TEST(ActivationQuantization, MatchesTheTrainingQuantizerFormula) {
   }
 }
 
+// The activation quantizer compiled for each ISA level gives the reference's codes, scale and sum,
+// ties (x / scale exactly k + 0.5) and poisoned tokens included.
+TEST(TernaryGemv, ActivationQuantizationIsTheSameAtEveryIsaLevel) {
+  std::mt19937 rng(9);
+  std::normal_distribution<float> normal(0.0f, 2.0f);
+  for (const int64_t k : {1, 15, 16, 17, 256, 2048, 5632}) {
+    std::vector<float> x(static_cast<size_t>(k));
+    for (float& v : x) v = normal(rng);
+    x[0] = 127.0f;                                   // scale 1: the others below become exact ties
+    for (int64_t i = 1; i < k; i += 3) x[i] = static_cast<float>(i % 50) - 24.5f;
+    std::vector<std::vector<float>> inputs = {x};
+    inputs.push_back(x), inputs.back()[k / 2] = std::numeric_limits<float>::quiet_NaN();
+    inputs.push_back(x), inputs.back()[k - 1] = -std::numeric_limits<float>::infinity();
+    for (const auto& input : inputs) {
+      QuantizedActivations reference;
+      {
+        ScopedIsa isa(Isa::kReference);
+        quantize_activations(input.data(), k, 1e-5f, reference);
+      }
+      for (Isa isa : {Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni}) {
+        if (!cpu_supports(isa)) continue;
+        ScopedIsa scoped(isa);
+        QuantizedActivations a;
+        quantize_activations(input.data(), k, 1e-5f, a);
+        EXPECT_EQ(a.q, reference.q) << to_string(isa) << " k " << k;
+        EXPECT_EQ(a.sum, reference.sum);
+        EXPECT_TRUE(a.scale == reference.scale || (std::isnan(a.scale) && std::isnan(reference.scale)));
+      }
+    }
+  }
+}
+
 // Every tier the CPU has equals the reference bit for bit, on many shapes and batch sizes.
 TEST(TernaryGemv, EveryTierIsBitIdenticalToTheReference) {
   std::mt19937 rng(3);
