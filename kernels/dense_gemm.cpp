@@ -3,32 +3,19 @@
 #include <stdexcept>
 #include <string>
 
+#include "kernels/dense_gemm_lanes.h"
 #include "kernels/fp16.h"
 
 namespace ternary::kernels {
 
 float f16_dot_reference(const uint16_t* w, const float* x, int64_t cols) {
-  float lanes[kF16Lanes] = {};
-  for (int64_t k = 0; k < cols; ++k) {
-    const float product = fp16_to_fp32(w[k]) * x[k];
-    lanes[k % kF16Lanes] += product;
-  }
-  float sum = 0;
-  for (float lane : lanes) sum += lane;
-  return sum;
+  float partial[kF16Lanes] = {};
+  return lanes::f16_finish(w, x, 0, cols, partial);
 }
 
 float q8_0_dot_reference(const BlockQ8_0* w, const Q8Activations& x, int64_t blocks) {
-  float lanes[kQ8Lanes] = {};
-  for (int64_t b = 0; b < blocks; ++b) {
-    int32_t dot = 0;
-    for (int64_t i = 0; i < kQ8Block; ++i) dot += int32_t{w[b].qs[i]} * int32_t{x.blocks[b].qs[i]};
-    const float scale = fp16_to_fp32(w[b].d) * x.scales[b];
-    lanes[b % kQ8Lanes] += scale * static_cast<float>(dot);
-  }
-  float sum = 0;
-  for (float lane : lanes) sum += lane;
-  return sum;
+  float partial[kQ8Lanes] = {};
+  return lanes::q8_0_finish(w, x, 0, blocks, partial);
 }
 
 void q8_0_activations(const float* x, int64_t cols, Q8Activations& out) {

@@ -4,7 +4,7 @@
 #include <immintrin.h>
 
 #include "kernels/dense_gemm.h"
-#include "kernels/fp16.h"
+#include "kernels/dense_gemm_lanes.h"
 
 namespace ternary::kernels {
 
@@ -17,15 +17,9 @@ __attribute__((target("avx2,fma,f16c"))) float f16_dot_avx2(const uint16_t* w, c
       const __m256 wf = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + k + 8 * j)));
       acc[j] = _mm256_add_ps(acc[j], _mm256_mul_ps(wf, _mm256_loadu_ps(x + k + 8 * j)));
     }
-  alignas(32) float lanes[kF16Lanes];
-  for (int j = 0; j < 8; ++j) _mm256_store_ps(lanes + 8 * j, acc[j]);
-  for (int64_t k = whole; k < cols; ++k) {
-    const float product = fp16_to_fp32(w[k]) * x[k];
-    lanes[k % kF16Lanes] += product;
-  }
-  float sum = 0;
-  for (float lane : lanes) sum += lane;
-  return sum;
+  alignas(32) float partial[kF16Lanes];
+  for (int j = 0; j < 8; ++j) _mm256_store_ps(partial + 8 * j, acc[j]);
+  return lanes::f16_finish(w, x, whole, cols, partial);
 }
 
 namespace {
@@ -61,17 +55,9 @@ __attribute__((target("avx2,fma,f16c"))) float q8_0_dot_avx2(const BlockQ8_0* w,
     const __m256 scale = _mm256_mul_ps(w_scales, _mm256_loadu_ps(x.scales.data() + b));
     acc = _mm256_add_ps(acc, _mm256_mul_ps(scale, _mm256_cvtepi32_ps(dots)));
   }
-  alignas(32) float lanes[kQ8Lanes];
-  _mm256_store_ps(lanes, acc);
-  for (int64_t b = whole; b < blocks; ++b) {
-    int32_t dot = 0;
-    for (int64_t i = 0; i < kQ8Block; ++i) dot += int32_t{w[b].qs[i]} * int32_t{x.blocks[b].qs[i]};
-    const float scale = fp16_to_fp32(w[b].d) * x.scales[b];
-    lanes[b % kQ8Lanes] += scale * static_cast<float>(dot);
-  }
-  float sum = 0;
-  for (float lane : lanes) sum += lane;
-  return sum;
+  alignas(32) float partial[kQ8Lanes];
+  _mm256_store_ps(partial, acc);
+  return lanes::q8_0_finish(w, x, whole, blocks, partial);
 }
 
 }  // namespace ternary::kernels

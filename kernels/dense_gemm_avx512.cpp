@@ -2,7 +2,7 @@
 #include <immintrin.h>
 
 #include "kernels/dense_gemm.h"
-#include "kernels/fp16.h"
+#include "kernels/dense_gemm_lanes.h"
 
 namespace ternary::kernels {
 
@@ -16,15 +16,9 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) float f16_dot_avx5
       const __m512 wf = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + k + 16 * j)));
       acc[j] = _mm512_add_ps(acc[j], _mm512_mul_ps(wf, _mm512_loadu_ps(x + k + 16 * j)));
     }
-  alignas(64) float lanes[kF16Lanes];
-  for (int j = 0; j < 4; ++j) _mm512_store_ps(lanes + 16 * j, acc[j]);
-  for (int64_t k = whole; k < cols; ++k) {
-    const float product = fp16_to_fp32(w[k]) * x[k];
-    lanes[k % kF16Lanes] += product;
-  }
-  float sum = 0;
-  for (float lane : lanes) sum += lane;
-  return sum;
+  alignas(64) float partial[kF16Lanes];
+  for (int j = 0; j < 4; ++j) _mm512_store_ps(partial + 16 * j, acc[j]);
+  return lanes::f16_finish(w, x, whole, cols, partial);
 }
 
 }  // namespace ternary::kernels

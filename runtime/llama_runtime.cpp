@@ -67,6 +67,14 @@ void rms_norm(const float* x, const float* weight, int64_t n, float eps, float* 
   for (int64_t i = 0; i < n; ++i) out[i] = weight[i] * (x[i] * inv);
 }
 
+// BitNet's SubLN: each of n rows of `width` normalized in place (`scratch`: n * width floats).
+void rms_norm_rows(float* rows, int64_t n, int64_t width, const float* weight, float eps, float* scratch) {
+  for (int64_t t = 0; t < n; ++t) {
+    rms_norm(rows + t * width, weight, width, eps, scratch + t * width);
+    std::copy_n(scratch + t * width, width, rows + t * width);
+  }
+}
+
 // The activation scale floor training used: ternary.activation.scale_eps, or, in files exported
 // before that key existed, the 1e-5 their ternary.activation.scale text states.
 float activation_scale_eps(const gguf::File& f) {
@@ -367,14 +375,16 @@ void LlamaRuntime::attention(const Layer& L, int64_t li, int64_t n) {
   for (int64_t pair = 0; pair < n * H; ++pair)
     attend(li, pair / H, pair % H, state_.scores.data() + omp_get_thread_num() * positions);
   float* attn = state_.attn.data();
-  if (L.attn_sub_norm)
-    for (int64_t t = 0; t < n; ++t) {
-      rms_norm(attn + t * dim, L.attn_sub_norm, dim, shape_.norm_eps, h + t * dim);
-      std::copy_n(h + t * dim, dim, attn + t * dim);
-    }
-  state_.input.set(attn, n, dim);
-  L.o->forward(state_.input, state_.proj.data(), tier_);
-  for (int64_t i = 0; i < n * dim; ++i) x[i] += state_.proj[static_cast<size_t>(i)];
+  if (L.attn_sub_norm) rms_norm_rows(attn, n, dim, L.attn_sub_norm, shape_.norm_eps, h);
+  project_into_residual(*L.o, attn, n, dim);
+}
+
+// x += linear(rows): the residual add after attention's output and the FFN's down projection.
+void LlamaRuntime::project_into_residual(const Linear& linear, const float* rows, int64_t n, int64_t width) {
+  state_.input.set(rows, n, width);
+  linear.forward(state_.input, state_.proj.data(), tier_);
+  float* x = state_.x.data();
+  for (int64_t i = 0; i < n * shape_.dim; ++i) x[i] += state_.proj[static_cast<size_t>(i)];
 }
 
 void LlamaRuntime::feed_forward(const Layer& L, int64_t n) {
@@ -392,14 +402,8 @@ void LlamaRuntime::feed_forward(const Layer& L, int64_t n) {
     const float act = shape_.bitnet() ? std::max(g, 0.0f) * std::max(g, 0.0f) : g / (1.0f + std::exp(-g));
     gate[i] = act * up[i];
   }
-  if (L.ffn_sub_norm)
-    for (int64_t t = 0; t < n; ++t) {
-      rms_norm(gate + t * ffn, L.ffn_sub_norm, ffn, shape_.norm_eps, up + t * ffn);
-      std::copy_n(up + t * ffn, ffn, gate + t * ffn);
-    }
-  state_.input.set(gate, n, ffn);
-  L.down->forward(state_.input, state_.proj.data(), tier_);
-  for (int64_t i = 0; i < n * dim; ++i) x[i] += state_.proj[static_cast<size_t>(i)];
+  if (L.ffn_sub_norm) rms_norm_rows(gate, n, ffn, L.ffn_sub_norm, shape_.norm_eps, up);
+  project_into_residual(*L.down, gate, n, ffn);
 }
 
 std::vector<float> LlamaRuntime::output_logits(int64_t n, bool all_logits) {

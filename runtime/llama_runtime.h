@@ -114,6 +114,7 @@ class LlamaRuntime {
   void attention(const Layer& layer, int64_t layer_index, int64_t n);  // x += attention(norm(x))
   void attend(int64_t layer_index, int64_t t, int64_t head, float* scores);  // one query head
   void feed_forward(const Layer& layer, int64_t n);                    // x += ffn(norm(x))
+  void project_into_residual(const Linear& linear, const float* rows, int64_t n, int64_t width);
   void rotate(float* vec, int64_t heads, int64_t position) const;      // rotary, interleaved pairs
   std::vector<float> output_logits(int64_t n, bool all_logits);
 

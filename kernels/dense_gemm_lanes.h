@@ -1,0 +1,37 @@
+// The lane order of kernels/dense_gemm.h in plain code, shared by the reference tier and the
+// scalar tails of the SIMD tiers (so the tails cannot drift from the reference). Internal to
+// the dense GEMM sources.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/dense_gemm.h"
+#include "kernels/fp16.h"
+
+namespace ternary::kernels::lanes {
+
+// F16: products of columns [from, to) into lane k % 64, then the 64 lanes summed in order.
+inline float f16_finish(const uint16_t* w, const float* x, int64_t from, int64_t to, float* lanes) {
+  for (int64_t k = from; k < to; ++k) {
+    const float product = fp16_to_fp32(w[k]) * x[k];
+    lanes[k % kF16Lanes] += product;
+  }
+  float sum = 0;
+  for (int64_t j = 0; j < kF16Lanes; ++j) sum += lanes[j];
+  return sum;
+}
+
+// Q8_0: blocks [from, to) into lane b % 8, then the 8 lanes summed in order.
+inline float q8_0_finish(const BlockQ8_0* w, const Q8Activations& x, int64_t from, int64_t to, float* lanes) {
+  for (int64_t b = from; b < to; ++b) {
+    int32_t dot = 0;
+    for (int64_t i = 0; i < kQ8Block; ++i) dot += int32_t{w[b].qs[i]} * int32_t{x.blocks[b].qs[i]};
+    const float scale = fp16_to_fp32(w[b].d) * x.scales[b];
+    lanes[b % kQ8Lanes] += scale * static_cast<float>(dot);
+  }
+  float sum = 0;
+  for (int64_t j = 0; j < kQ8Lanes; ++j) sum += lanes[j];
+  return sum;
+}
+
+}  // namespace ternary::kernels::lanes
