@@ -41,7 +41,7 @@ std::string duration(double seconds) {
 }  // namespace
 
 TrainingProgress::TrainingProgress(const std::string& metrics_path, int64_t start_step, int64_t total_steps,
-                                   int64_t log_every, std::ostream* log)
+                                   int64_t log_every, std::ostream* log, const std::string& tensorboard_dir)
     : metrics_path_(metrics_path),
       log_(log),
       terminal_(log == &std::cerr && ::isatty(STDERR_FILENO)),
@@ -52,6 +52,7 @@ TrainingProgress::TrainingProgress(const std::string& metrics_path, int64_t star
   truncate_metrics(metrics_path, start_step);
   metrics_.open(metrics_path, std::ios::app);
   if (!metrics_) throw std::runtime_error("cannot write metrics file " + metrics_path + " (check output_dir)");
+  if (!tensorboard_dir.empty()) tensorboard_ = std::make_unique<TensorBoardWriter>(tensorboard_dir, start_step + 1);
 }
 
 void TrainingProgress::on_step(const StepMetrics& m) {
@@ -59,6 +60,10 @@ void TrainingProgress::on_step(const StepMetrics& m) {
                         {"grad_norm", m.grad_norm}, {"tokens_per_s", m.tokens_per_second}};
   if (m.skipped) record["skipped"] = true;  // non-finite loss or gradient: no update
   append_metrics(record.dump());
+  if (tensorboard_)
+    for (const auto& [tag, value] : {std::pair{"train/loss", m.loss}, {"train/lr", m.lr}, {"train/lambda", m.lambda},
+                                     {"train/grad_norm", m.grad_norm}, {"train/tokens_per_s", m.tokens_per_second}})
+      tensorboard_->scalar(tag, m.step, static_cast<float>(value));
   if (!log_) return;
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time_).count();
   const double eta = elapsed / static_cast<double>(m.step - start_step_) * static_cast<double>(total_steps_ - m.step);
@@ -80,6 +85,10 @@ void TrainingProgress::on_eval(const EvalMetrics& m) {
   nlohmann::json record{{"step", m.step}, {"val_loss", m.val_loss}, {"val_ppl", std::exp(m.val_loss)}};
   if (!m.sample.empty()) record["sample"] = m.sample;
   append_metrics(record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  if (tensorboard_) {
+    tensorboard_->scalar("val/loss", m.step, static_cast<float>(m.val_loss));
+    tensorboard_->scalar("val/perplexity", m.step, static_cast<float>(std::exp(m.val_loss)));
+  }
   std::ostringstream text;
   text << "step " << m.step << ": val loss " << m.val_loss << ", perplexity " << std::exp(m.val_loss);
   if (!m.sample.empty()) text << "\n--- sample ---\n" << m.sample << "\n--------------";

@@ -1,13 +1,18 @@
 // What a training run tells the user: a one-line progress bar on a terminal (step, loss, lr,
 // tokens/s, ETA) or a plain line every `log_every` steps otherwise, eval results and samples,
-// and every step and eval as one JSON object per line in <output_dir>/metrics.jsonl.
+// and every step and eval as one JSON object per line in <output_dir>/metrics.jsonl (and, when
+// asked, as TensorBoard scalars: train/loss, train/lr, train/lambda, train/grad_norm,
+// train/tokens_per_s, val/loss, val/perplexity).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <fstream>
 #include <ostream>
+#include <memory>
 #include <string>
+
+#include "train/tensorboard_events.h"
 
 namespace ternary {
 
@@ -27,9 +32,10 @@ struct EvalMetrics {
 class TrainingProgress {
  public:
   // Appends to `metrics_path`, first dropping records past `start_step` (left by a run that was
-  // resumed from an earlier checkpoint). `log` may be nullptr (silent).
+  // resumed from an earlier checkpoint). `log` may be nullptr (silent). A non-empty
+  // `tensorboard_dir` also gets a new event file.
   TrainingProgress(const std::string& metrics_path, int64_t start_step, int64_t total_steps, int64_t log_every,
-                   std::ostream* log);
+                   std::ostream* log, const std::string& tensorboard_dir = "");
   void on_step(const StepMetrics& m);
   void on_eval(const EvalMetrics& m);
   void message(const std::string& text);  // a line for the user (ends the progress bar line first)
@@ -39,6 +45,7 @@ class TrainingProgress {
 
   std::string metrics_path_;
   std::ofstream metrics_;
+  std::unique_ptr<TensorBoardWriter> tensorboard_;
   std::ostream* log_;
   bool terminal_;
   bool bar_open_ = false;

@@ -141,7 +141,10 @@ const ConfigSchema<TrainingConfig>& training_schema() {
                 "a step with a NaN/Inf loss or gradient norm: `skip` it (weights and optimizer state unchanged, as "
                 "AMP's GradScaler) or `stop` the run")
         .integer("max_nonfinite_steps", &TrainingConfig::max_nonfinite_steps, 1, kNoMax,
-                 "with `skip`: this many non-finite steps in a row stop the run as diverged");
+                 "with `skip`: this many non-finite steps in a row stop the run as diverged")
+        .flag("tensorboard", &TrainingConfig::tensorboard,
+              "also write every metric as TensorBoard scalars to `<output_dir>/tensorboard/` "
+              "(`tensorboard --logdir <output_dir>`)");
     return s;
   }();
   return schema;

@@ -54,6 +54,7 @@ struct TrainingConfig {
   Autocast autocast = Autocast::kNone;
   OnNonFinite on_nonfinite = OnNonFinite::kSkip;
   int64_t max_nonfinite_steps = 10;  // consecutive skipped steps before the run stops as diverged
+  bool tensorboard = false;          // also write TensorBoard event files to <output_dir>/tensorboard
   bool operator==(const TrainingConfig&) const = default;
 };
 

@@ -258,7 +258,8 @@ TrainResult Trainer::run(const std::atomic<bool>* stop_requested) {
   const TrainingConfig& t = config_.training;
   const std::string checkpoints_dir = config_.output_dir + "/checkpoints";
   write_file_atomic(config_.output_dir + "/config.yaml", config_.to_yaml());
-  TrainingProgress progress(config_.output_dir + "/metrics.jsonl", state_.step, t.steps, config_.eval.log_every, log_);
+  TrainingProgress progress(config_.output_dir + "/metrics.jsonl", state_.step, t.steps, config_.eval.log_every, log_,
+                            t.tensorboard ? config_.output_dir + "/tensorboard" : "");
   TrainResult result;
   const auto run_start = std::chrono::steady_clock::now();
   const int64_t first_tokens = state_.tokens_seen;

@@ -4,11 +4,14 @@
 #include <ATen/autocast_mode.h>
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include <filesystem>
 #include <fstream>
 
 #include <sentencepiece_trainer.h>
 
+#include "common/crc32c.h"
 #include "models/hf_import.h"
 #include "train/distillation.h"
 #include "train/sampling.h"
@@ -55,7 +58,7 @@ void expect_same_parameters(LlamaModel& a, LlamaModel& b) {
 
 TEST(Trainer, TrainsWritesMetricsAndKeepsLastAndBestCheckpoints) {
   const std::string out = fresh_dir("basic");
-  Trainer trainer(tiny_config(out, {"checkpoint.every=2"}), "", nullptr);
+  Trainer trainer(tiny_config(out, {"checkpoint.every=2", "training.tensorboard=true"}), "", nullptr);
   EXPECT_EQ(trainer.config().model.vocab_size, 256);  // auto = the byte tokenizer's
   const double before = trainer.evaluate();
   const TrainResult result = trainer.run();
@@ -76,6 +79,24 @@ TEST(Trainer, TrainsWritesMetricsAndKeepsLastAndBestCheckpoints) {
   }
   EXPECT_EQ(steps, 8);
   EXPECT_EQ(evals, 2);
+  // training.tensorboard: one event file of well-framed records: the version and session start,
+  // 5 scalars a step, 2 an eval (what TensorBoard makes of the records: tensorboard_events_test).
+  std::vector<fs::path> event_files;
+  for (const auto& entry : fs::directory_iterator(out + "/tensorboard")) event_files.push_back(entry.path());
+  ASSERT_EQ(event_files.size(), 1u);
+  const std::string events = read_bytes(event_files[0].string());
+  int records = 0;
+  for (size_t at = 0; at < events.size(); ++records) {
+    ASSERT_LE(at + 12, events.size());
+    uint64_t length;
+    std::memcpy(&length, events.data() + at, 8);
+    ASSERT_LE(at + 16 + length, events.size());
+    uint32_t crc;
+    std::memcpy(&crc, events.data() + at + 12 + length, 4);
+    EXPECT_EQ(crc, masked_crc32c(events.data() + at + 12, length));
+    at += 16 + length;
+  }
+  EXPECT_EQ(records, 2 + 8 * 5 + 2 * 2);
   // The resolved config is in the output dir and in each checkpoint.
   EXPECT_EQ(Checkpoint::open(result.checkpoint).config_yaml(), trainer.config().to_yaml());
 }
