@@ -13,6 +13,7 @@ int run_optim(const Options& options);
 int run_train(const Options& options);
 int run_gemv(const Options& options);
 int run_run(const Options& options);
+int run_checkpoint(const Options& options);
 int run_cuda(const Options& options);  // bench/cuda_bench.cpp, CUDA builds only
 
 }  // namespace ternary::bench

@@ -1,5 +1,5 @@
 // ternary-bench: one JSON object per measured case, each with its baseline measured in the same
-// run and the ratio. Usage: ternary-bench [quantlinear|optim|train|gemv|run|cuda|all] [--repeats N] [--threads N]
+// run and the ratio. Usage: ternary-bench [quantlinear|optim|train|gemv|run|checkpoint|cuda|all] [--repeats N] [--threads N]
 #include <ATen/Parallel.h>
 
 #include <algorithm>
@@ -22,7 +22,7 @@ int main(int argc, char** argv) try {
     } else if (arg == "--threads" && i + 1 < argc) {
       options.threads = std::stoi(argv[++i]);
     } else if (arg == "--help" || arg == "-h") {
-      std::puts("usage: ternary-bench [quantlinear|optim|train|gemv|run|cuda|all] [--repeats N] [--threads N]");
+      std::puts("usage: ternary-bench [quantlinear|optim|train|gemv|run|checkpoint|cuda|all] [--repeats N] [--threads N]");
       return 0;
     } else if (arg.rfind("--", 0) == 0) {
       throw std::invalid_argument("unknown option '" + arg + "' (see --help)");
@@ -31,9 +31,9 @@ int main(int argc, char** argv) try {
     }
   }
   if (options.threads > 0) at::set_num_threads(options.threads);
-  const std::vector<std::string> suites = {"quantlinear", "optim", "train", "gemv", "run", "cuda", "all"};
+  const std::vector<std::string> suites = {"quantlinear", "optim", "train", "gemv", "run", "checkpoint", "cuda", "all"};
   if (std::find(suites.begin(), suites.end(), suite) == suites.end())
-    throw std::invalid_argument("unknown suite '" + suite + "' (known: quantlinear, optim, train, gemv, run, cuda, all)");
+    throw std::invalid_argument("unknown suite '" + suite + "' (known: quantlinear, optim, train, gemv, run, checkpoint, cuda, all)");
 #if !TERNARY_WITH_CUDA
   if (suite == "cuda")
     throw std::invalid_argument("suite 'cuda': this build has no CUDA kernels; rebuild with -DTERNARY_ENABLE_CUDA=ON "
@@ -45,6 +45,7 @@ int main(int argc, char** argv) try {
   if (suite == "train" || suite == "all") rc |= ternary::bench::run_train(options);
   if (suite == "gemv" || suite == "all") rc |= ternary::bench::run_gemv(options);
   if (suite == "run" || suite == "all") rc |= ternary::bench::run_run(options);
+  if (suite == "checkpoint" || suite == "all") rc |= ternary::bench::run_checkpoint(options);
 #if TERNARY_WITH_CUDA
   if (suite == "cuda" || suite == "all") rc |= ternary::bench::run_cuda(options);
 #endif

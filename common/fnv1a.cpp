@@ -11,10 +11,12 @@ uint64_t fnv1a(const void* data, size_t size, uint64_t seed) {
   return hash;
 }
 
-std::string fnv1a_hex(const void* data, size_t size) {
+std::string fnv1a_hex(uint64_t hash) {
   char text[17];
-  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(fnv1a(data, size)));
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(hash));
   return text;
 }
+
+std::string fnv1a_hex(const void* data, size_t size) { return fnv1a_hex(fnv1a(data, size)); }
 
 }  // namespace ternary

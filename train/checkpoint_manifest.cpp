@@ -15,10 +15,9 @@ constexpr int kVersion = 1;
 
 }  // namespace
 
-std::string checkpoint_manifest_json(int64_t step, const std::map<std::string, std::string>& files) {
+std::string checkpoint_manifest_json(int64_t step, const std::map<std::string, ManifestFile>& files) {
   nlohmann::json manifest = {{"format", kFormat}, {"version", kVersion}, {"step", step}};
-  for (const auto& [name, bytes] : files)
-    manifest["files"][name] = {{"bytes", bytes.size()}, {"fnv1a", fnv1a_hex(bytes.data(), bytes.size())}};
+  for (const auto& [name, file] : files) manifest["files"][name] = {{"bytes", file.bytes}, {"fnv1a", file.fnv1a}};
   return manifest.dump(2) + "\n";
 }
 

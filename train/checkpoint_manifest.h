@@ -15,8 +15,8 @@ struct ManifestFile {
   std::string fnv1a;  // 16 hex digits
 };
 
-// The manifest text for these files (name -> contents).
-std::string checkpoint_manifest_json(int64_t step, const std::map<std::string, std::string>& files);
+// The manifest text for these files (name -> size and hash).
+std::string checkpoint_manifest_json(int64_t step, const std::map<std::string, ManifestFile>& files);
 
 // Every entry of `required_files`, checked for type and presence. Throws std::runtime_error
 // naming `manifest_path` and what is wrong (not JSON, another format or version, a missing file).
