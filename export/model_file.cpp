@@ -23,6 +23,28 @@ gguf::TokenType token_type(PieceType type) {
   return gguf::TokenType::kNormal;
 }
 
+std::vector<uint8_t> matrix_bytes(const float* values, int64_t out, int64_t in, TensorType type,
+                                  const std::string& name) {
+  const size_t n = static_cast<size_t>(out * in);
+  if (type == TensorType::kF32) {
+    const auto* bytes = reinterpret_cast<const uint8_t*>(values);
+    return {bytes, bytes + 4 * n};
+  }
+  if (type == TensorType::kF16) {
+    std::vector<uint8_t> bytes(2 * n);
+    auto* halves = reinterpret_cast<uint16_t*>(bytes.data());
+    for (size_t i = 0; i < n; ++i) halves[i] = kernels::fp32_to_fp16(values[i]);
+    return bytes;
+  }
+  if (type != TensorType::kQ8_0) throw std::invalid_argument(std::string("no matrix encoding ") + gguf::to_string(type));
+  if (in % kernels::kQ8Block != 0)
+    throw std::runtime_error("tensor " + name + " has rows of " + std::to_string(in) + " values, not a multiple of 32 "
+                             "(the Q8_0 block); export with --output-type f16 or f32");
+  std::vector<uint8_t> bytes(gguf::tensor_bytes(TensorType::kQ8_0, n));
+  kernels::quantize_q8_0(values, out * in, reinterpret_cast<kernels::BlockQ8_0*>(bytes.data()));
+  return bytes;
+}
+
 }  // namespace
 
 void set_model_keys(gguf::Writer& w, const LlamaConfig& m, const std::string& name, TensorType ternary_type) {
@@ -92,32 +114,6 @@ void set_tokenizer(gguf::Writer& w, const Tokenizer& tokenizer, int64_t vocab_si
   w.set(key::kScores, Value::f32s(std::move(scores)));
   w.set(key::kTokenTypes, Value::i32s(std::move(types)));
 }
-
-namespace {
-
-std::vector<uint8_t> matrix_bytes(const float* values, int64_t out, int64_t in, TensorType type,
-                                  const std::string& name) {
-  const size_t n = static_cast<size_t>(out * in);
-  if (type == TensorType::kF32) {
-    const auto* bytes = reinterpret_cast<const uint8_t*>(values);
-    return {bytes, bytes + 4 * n};
-  }
-  if (type == TensorType::kF16) {
-    std::vector<uint8_t> bytes(2 * n);
-    auto* halves = reinterpret_cast<uint16_t*>(bytes.data());
-    for (size_t i = 0; i < n; ++i) halves[i] = kernels::fp32_to_fp16(values[i]);
-    return bytes;
-  }
-  if (type != TensorType::kQ8_0) throw std::invalid_argument(std::string("no matrix encoding ") + gguf::to_string(type));
-  if (in % kernels::kQ8Block != 0)
-    throw std::runtime_error("tensor " + name + " has rows of " + std::to_string(in) + " values, not a multiple of 32 "
-                             "(the Q8_0 block); export with --output-type f16 or f32");
-  std::vector<uint8_t> bytes(gguf::tensor_bytes(TensorType::kQ8_0, n));
-  kernels::quantize_q8_0(values, out * in, reinterpret_cast<kernels::BlockQ8_0*>(bytes.data()));
-  return bytes;
-}
-
-}  // namespace
 
 void add_matrix(gguf::Writer& w, const std::string& name, const float* values, int64_t out, int64_t in,
                 TensorType type) {
