@@ -254,6 +254,21 @@ TEST(GgufExport, RefusesWhatTheFormatCannotHoldExactly) {
   EXPECT_FALSE(fs::exists(dir + "/out.gguf"));  // nothing written on refusal
   EXPECT_EQ(error_of(checkpoint_of("fp32", small, "none")), "");  // full precision exports as F32
   EXPECT_THROW(export_gguf(dir + "/missing", dir + "/out2.gguf", {}), CheckpointError);
+  // --output-type q8_0 needs rows in whole 32-value blocks: a full-precision down_proj with 520
+  // inputs is refused by name, and nothing is written.
+  LlamaConfig odd_ffn = small;
+  odd_ffn.ffn_dim = 520;
+  const std::string odd = checkpoint_of("odd_ffn", odd_ffn, "none");
+  try {
+    export_gguf(odd, dir + "/q8.gguf", {gguf::TensorType::kTQ2_0, gguf::TensorType::kQ8_0, ""});
+    ADD_FAILURE() << "expected a refusal";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()), "tensor blk.0.ffn_down.weight has rows of 520 values, not a multiple of 32 (the "
+                                     "Q8_0 block); export with --output-type f16 or f32");
+  }
+  EXPECT_FALSE(fs::exists(dir + "/q8.gguf"));
+  export_gguf(odd, dir + "/f16.gguf", {gguf::TensorType::kTQ2_0, gguf::TensorType::kF16, ""});
+  EXPECT_EQ(gguf::File(dir + "/f16.gguf").tensor("blk.0.ffn_down.weight").type, gguf::TensorType::kF16);
 }
 
 // Every quantizer option a recipe can set, one at a time on top of bitnet_b158: the export either
