@@ -119,8 +119,10 @@ void ternary_gemm(const TernaryMatrix& w, const QuantizedActivations* activation
     return;
   }
   // Each token's activations as its tier reads them; kept per thread, so a decode step allocates nothing.
+  // (The parallel region below reads them through `tokens_x`: inside it each thread would see its own.)
   static thread_local std::vector<int8_t> arranged;
-  std::vector<const int8_t*> x(static_cast<size_t>(batch));
+  static thread_local std::vector<const int8_t*> x;
+  x.resize(static_cast<size_t>(batch));
   if (tier == KernelTier::kAvx512Vnni) {
     if (arranged.size() < static_cast<size_t>(batch * cols)) arranged.resize(static_cast<size_t>(batch * cols));
     for (int64_t t = 0; t < batch; ++t) {
@@ -131,13 +133,14 @@ void ternary_gemm(const TernaryMatrix& w, const QuantizedActivations* activation
     for (int64_t t = 0; t < batch; ++t) x[static_cast<size_t>(t)] = activations[t].q.data();
   }
   auto tile = tier == KernelTier::kAvx512Vnni ? code_dot_tile_avx512vnni : code_dot_tile_avx2;
+  const int8_t* const* tokens_x = x.data();
   const int64_t tiles = rows / 4;
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < tiles; ++i)
     for (int64_t t0 = 0; t0 < batch; t0 += 4) {
       const int tokens = static_cast<int>(std::min<int64_t>(4, batch - t0));
       int32_t sums[16];
-      tile(w.row(4 * i), w.row_bytes(), x.data() + t0, tokens, cols, sums);
+      tile(w.row(4 * i), w.row_bytes(), tokens_x + t0, tokens, cols, sums);
       for (int t = 0; t < tokens; ++t)
         for (int r = 0; r < 4; ++r) output(4 * i + r, t0 + t, sums[t * 4 + r]);
     }

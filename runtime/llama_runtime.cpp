@@ -122,9 +122,12 @@ Linear::Linear(const gguf::File& file, const std::string& name, int64_t in, int6
                                " values for " + std::to_string(out) + " rows");
   }
   switch (t.type) {
-    case gguf::TensorType::kF32: f32_ = reinterpret_cast<const float*>(t.data); break;
-    case gguf::TensorType::kF16: f16_ = reinterpret_cast<const uint16_t*>(t.data); break;
-    case gguf::TensorType::kQ8_0: q8_0_ = reinterpret_cast<const kernels::BlockQ8_0*>(t.data); break;
+    case gguf::TensorType::kF32:
+    case gguf::TensorType::kF16:
+    case gguf::TensorType::kQ8_0:
+      dense_type_ = t.type;
+      dense_ = t.data;
+      break;
     case gguf::TensorType::kTQ2_0:
       ternary_ = std::make_unique<kernels::TernaryMatrix>(kernels::TernaryMatrix::from_tq2_0(
           reinterpret_cast<const kernels::BlockTQ2_0*>(t.data), out, in, scales));
@@ -146,8 +149,7 @@ Linear::Linear(const gguf::File& file, const std::string& name, int64_t in, int6
 
 int64_t Linear::weight_bytes() const {
   if (ternary_) return ternary_->bytes();
-  if (q8_0_) return static_cast<int64_t>(gguf::tensor_bytes(gguf::TensorType::kQ8_0, static_cast<uint64_t>(in_ * out_)));
-  return in_ * out_ * (f16_ ? 2 : 4);
+  return static_cast<int64_t>(gguf::tensor_bytes(dense_type_, static_cast<uint64_t>(in_ * out_)));
 }
 
 void LinearInput::set(const float* x, int64_t batch, int64_t cols) {
@@ -183,13 +185,13 @@ void Linear::forward(LinearInput& x, float* y, KernelTier tier) const {
 #endif
   if (ternary_) {
     kernels::ternary_gemm(*ternary_, x.int8(activation_eps_), batch, y, tier);
-  } else if (f16_) {
-    kernels::f16_gemm(f16_, out_, in_, x.x(), batch, y);
-  } else if (q8_0_) {
-    kernels::q8_0_gemm(q8_0_, out_, in_, x.q8_0(), batch, y);
+  } else if (dense_type_ == gguf::TensorType::kF16) {
+    kernels::f16_gemm(static_cast<const uint16_t*>(dense_), out_, in_, x.x(), batch, y);
+  } else if (dense_type_ == gguf::TensorType::kQ8_0) {
+    kernels::q8_0_gemm(static_cast<const kernels::BlockQ8_0*>(dense_), out_, in_, x.q8_0(), batch, y);
   } else {
     using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-    const Eigen::Map<const RowMajor> w(f32_, out_, in_);
+    const Eigen::Map<const RowMajor> w(static_cast<const float*>(dense_), out_, in_);
     Eigen::Map<RowMajor>(y, batch, out_).noalias() = Eigen::Map<const RowMajor>(x.x(), batch, in_) * w.transpose();
   }
 }
@@ -323,12 +325,11 @@ void LlamaRuntime::embed(const std::vector<int32_t>& tokens) {
     embedding_row(*token_embedding_, tokens[t], shape_.dim, state_.x.data() + static_cast<int64_t>(t) * shape_.dim);
 }
 
-void LlamaRuntime::rotate(float* vec, int64_t heads, int64_t position) const {
+void LlamaRuntime::rotate(float* vec, int64_t heads) const {
   const int64_t hd = shape_.head_dim();
   for (int64_t head = 0; head < heads; ++head)
     for (int64_t i = 0; i < hd / 2; ++i) {
-      const float angle = static_cast<float>(position) * inv_freq_[static_cast<size_t>(i)];
-      const float c = std::cos(angle), s = std::sin(angle);
+      const float c = state_.rotation[static_cast<size_t>(2 * i)], s = state_.rotation[static_cast<size_t>(2 * i + 1)];
       float* p = vec + head * hd + 2 * i;
       const float a = p[0], b = p[1];
       p[0] = a * c + (-b) * s;
@@ -349,19 +350,22 @@ void LlamaRuntime::attend(int64_t layer_index, int64_t t, int64_t head, float* s
 
 void LlamaRuntime::attention(const Layer& L, int64_t li, int64_t n) {
   const int64_t dim = shape_.dim, hd = shape_.head_dim(), H = shape_.n_heads, KV = shape_.n_kv_heads, kv_dim = KV * hd;
-  float* x = state_.x.data();
-  float* h = state_.h.data();
-  for (int64_t t = 0; t < n; ++t) rms_norm(x + t * dim, L.attn_norm, dim, shape_.norm_eps, h + t * dim);
-  state_.input.set(h, n, dim);  // quantized once for q, k and v
+  set_normed_input(L.attn_norm, 0, n);  // quantized once for q, k and v
   L.q->forward(state_.input, state_.q.data(), tier_);
   L.k->forward(state_.input, state_.k.data(), tier_);
   L.v->forward(state_.input, state_.v.data(), tier_);
   float* kc = k_cache_[static_cast<size_t>(li)].data();
   float* vc = v_cache_[static_cast<size_t>(li)].data();
+  state_.rotation.resize(static_cast<size_t>(hd));
   for (int64_t t = 0; t < n; ++t) {
     const int64_t pos = position_ + t;
-    rotate(state_.q.data() + t * dim, H, pos);
-    rotate(state_.k.data() + t * kv_dim, KV, pos);
+    for (int64_t i = 0; i < hd / 2; ++i) {  // one cos/sin per pair, shared by every q and k head
+      const float angle = static_cast<float>(pos) * inv_freq_[static_cast<size_t>(i)];
+      state_.rotation[static_cast<size_t>(2 * i)] = std::cos(angle);
+      state_.rotation[static_cast<size_t>(2 * i + 1)] = std::sin(angle);
+    }
+    rotate(state_.q.data() + t * dim, H);
+    rotate(state_.k.data() + t * kv_dim, KV);
     std::copy_n(state_.k.data() + t * kv_dim, kv_dim, kc + pos * kv_dim);
     std::copy_n(state_.v.data() + t * kv_dim, kv_dim, vc + pos * kv_dim);
   }
@@ -375,7 +379,7 @@ void LlamaRuntime::attention(const Layer& L, int64_t li, int64_t n) {
   for (int64_t pair = 0; pair < n * H; ++pair)
     attend(li, pair / H, pair % H, state_.scores.data() + omp_get_thread_num() * positions);
   float* attn = state_.attn.data();
-  if (L.attn_sub_norm) rms_norm_rows(attn, n, dim, L.attn_sub_norm, shape_.norm_eps, h);
+  if (L.attn_sub_norm) rms_norm_rows(attn, n, dim, L.attn_sub_norm, shape_.norm_eps, state_.h.data());
   project_into_residual(*L.o, attn, n, dim);
 }
 
@@ -387,14 +391,19 @@ void LlamaRuntime::project_into_residual(const Linear& linear, const float* rows
   for (int64_t i = 0; i < n * shape_.dim; ++i) x[i] += state_.proj[static_cast<size_t>(i)];
 }
 
+// state_.input = RMSNorm(x) of rows [first, first + n), in state_.h.
+void LlamaRuntime::set_normed_input(const float* weight, int64_t first, int64_t n) {
+  const int64_t dim = shape_.dim;
+  for (int64_t t = 0; t < n; ++t)
+    rms_norm(state_.x.data() + (first + t) * dim, weight, dim, shape_.norm_eps, state_.h.data() + t * dim);
+  state_.input.set(state_.h.data(), n, dim);
+}
+
 void LlamaRuntime::feed_forward(const Layer& L, int64_t n) {
-  const int64_t dim = shape_.dim, ffn = shape_.ffn_dim;
-  float* x = state_.x.data();
-  float* h = state_.h.data();
+  const int64_t ffn = shape_.ffn_dim;
   float* gate = state_.gate.data();
   float* up = state_.up.data();
-  for (int64_t t = 0; t < n; ++t) rms_norm(x + t * dim, L.ffn_norm, dim, shape_.norm_eps, h + t * dim);
-  state_.input.set(h, n, dim);  // quantized once for gate and up
+  set_normed_input(L.ffn_norm, 0, n);  // quantized once for gate and up
   L.gate->forward(state_.input, gate, tier_);
   L.up->forward(state_.input, up, tier_);
   for (int64_t i = 0; i < n * ffn; ++i) {
@@ -407,11 +416,9 @@ void LlamaRuntime::feed_forward(const Layer& L, int64_t n) {
 }
 
 std::vector<float> LlamaRuntime::output_logits(int64_t n, bool all_logits) {
-  const int64_t dim = shape_.dim, first = all_logits ? 0 : n - 1, rows = n - first;
-  for (int64_t t = first; t < n; ++t)
-    rms_norm(state_.x.data() + t * dim, output_norm_, dim, shape_.norm_eps, state_.h.data() + (t - first) * dim);
+  const int64_t first = all_logits ? 0 : n - 1, rows = n - first;
+  set_normed_input(output_norm_, first, rows);
   std::vector<float> logits(static_cast<size_t>(rows * shape_.vocab_size));
-  state_.input.set(state_.h.data(), rows, dim);
   output_->forward(state_.input, logits.data(), tier_);
   return logits;
 }

@@ -70,10 +70,9 @@ class Linear {
   float activation_eps_;
   std::unique_ptr<kernels::TernaryMatrix> ternary_;
   std::shared_ptr<CudaTernaryLinear> cuda_;  // shared_ptr: destructible where the type is incomplete
-  // Full-precision formats: (out, in) row-major, in the mapping. One of these or ternary_ is set.
-  const float* f32_ = nullptr;
-  const uint16_t* f16_ = nullptr;
-  const kernels::BlockQ8_0* q8_0_ = nullptr;
+  // Full-precision formats (F32, F16, Q8_0): (out, in) row-major, in the mapping; set when ternary_ is not.
+  gguf::TensorType dense_type_ = gguf::TensorType::kF32;
+  const void* dense_ = nullptr;
 };
 
 class LlamaRuntime {
@@ -115,7 +114,8 @@ class LlamaRuntime {
   void attend(int64_t layer_index, int64_t t, int64_t head, float* scores);  // one query head
   void feed_forward(const Layer& layer, int64_t n);                    // x += ffn(norm(x))
   void project_into_residual(const Linear& linear, const float* rows, int64_t n, int64_t width);
-  void rotate(float* vec, int64_t heads, int64_t position) const;      // rotary, interleaved pairs
+  void set_normed_input(const float* weight, int64_t first, int64_t n);  // state_.input = norm(x rows)
+  void rotate(float* vec, int64_t heads) const;  // rotary, interleaved pairs, by state_.rotation
   std::vector<float> output_logits(int64_t n, bool all_logits);
 
   // Activations for up to state_.tokens tokens, kept across calls (llama2.c's RunState): a decode
@@ -123,7 +123,8 @@ class LlamaRuntime {
   struct RunState {
     int64_t tokens = 0;
     std::vector<float> x, h, q, k, v, attn, proj, gate, up;
-    std::vector<float> scores;  // per thread: (threads, cache positions)
+    std::vector<float> scores;    // per thread: (threads, cache positions)
+    std::vector<float> rotation;  // (cos, sin) of each rotary pair at the position being rotated
     LinearInput input;
   } state_;
   void reserve_tokens(int64_t n);
