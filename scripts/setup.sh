@@ -13,7 +13,7 @@ TORCH_ROOT="$CACHE_ROOT/libtorch-$TORCH_VERSION"
 
 APT_PACKAGES=(build-essential cmake ninja-build ccache pkg-config python3 python3-pip unzip
               libyaml-cpp-dev libeigen3-dev libgtest-dev libgmock-dev nlohmann-json3-dev
-              libcli11-dev libsentencepiece-dev
+              libcli11-dev libsentencepiece-dev libgloo-dev
               clang libclang-rt-14-dev libomp-dev llvm)  # the last four: sanitizer and fuzzing job
 
 log() { echo "[setup] $*" >&2; }

@@ -2,16 +2,21 @@
 //   ternary-train --config configs/llama_qat.yaml [--set optimizer.lr=3e-4 ...] [--dump-config]
 //   ternary-train --resume runs/llama_qat            (continues exactly where it stopped)
 //   ternary-train --config-keys                      (every config key, as docs/training.md lists them)
-// Exit codes: 0 done, 1 error (one line on stderr), 2 usage, 130 stopped by Ctrl-C (checkpoint
-// written).
+//   ternary-train --nproc 2 --config ...              (2 data-parallel ranks on this machine)
+// Under torchrun (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT set) each process is one rank
+// (docs/distributed.md). Exit codes: 0 done, 1 error (one line on stderr), 2 usage, 130 stopped by
+// Ctrl-C (checkpoint written).
 #include <c10/util/Exception.h>
 
 #include <atomic>
 #include <csignal>
 #include <iostream>
 #include <memory>
+#include <thread>
 
 #include "common/cli.h"
+#include "train/distributed_group.h"
+#include "train/rank_launcher.h"
 #include "train/trainer.h"
 
 namespace {
@@ -23,9 +28,24 @@ void on_interrupt(int signal) {
   std::signal(signal, SIG_DFL);  // a second Ctrl-C kills at once
 }
 
+// The command line minus --nproc: what each launched rank runs.
+std::vector<std::string> rank_arguments(int argc, char** argv) {
+  std::vector<std::string> arguments;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--nproc") ++i;
+    else if (a.rfind("--nproc=", 0) != 0) arguments.push_back(a);
+  }
+  return arguments;
+}
+
 int train(const std::string& config_path, const std::vector<std::string>& overrides, const std::string& resume,
-          bool dump_config) {
+          bool dump_config, int nproc, const std::vector<std::string>& arguments) {
   using namespace ternary;
+  const LaunchEnvironment environment = LaunchEnvironment::from_environment();
+  if (nproc > 1 && environment.distributed())
+    throw DistributedError("--nproc " + std::to_string(nproc) + " with RANK/WORLD_SIZE already set: use one or the "
+                           "other (torchrun sets them; --nproc starts the ranks itself)");
   std::unique_ptr<Checkpoint> checkpoint;  // read once: its config here, its state in the Trainer
   TrainConfig config;
   if (!resume.empty()) checkpoint = std::make_unique<Checkpoint>(Checkpoint::open(find_checkpoint(resume)));
@@ -35,11 +55,22 @@ int train(const std::string& config_path, const std::vector<std::string>& overri
     std::cout << config.to_yaml();
     return 0;
   }
+  const std::chrono::seconds timeout(config.distributed.timeout_seconds);
+  if (nproc > 1) return run_local_ranks(nproc, arguments, timeout);  // the config was checked once, here
   std::signal(SIGINT, on_interrupt);
   std::signal(SIGTERM, on_interrupt);
-  Trainer trainer(std::move(config), checkpoint.get());
+  std::unique_ptr<DistributedGroup> group;
+  if (environment.distributed()) {
+    // Ranks on one machine share its cores: threads: 0 means this rank's share.
+    if (config.threads == 0)
+      at::set_num_threads(std::max(1, static_cast<int>(std::thread::hardware_concurrency()) /
+                                          environment.local_world_size));
+    group = DistributedGroup::connect(environment, timeout);
+  }
+  Trainer trainer(std::move(config), checkpoint.get(), environment.rank == 0 ? &std::cerr : nullptr, group.get());
   const TrainResult result = trainer.run(&g_stop_requested);
   if (result.interrupted) return 130;
+  if (environment.rank != 0) return 0;
   if (result.checkpoint.empty()) {
     std::cerr << "done: the run had already finished at step " << result.step << "; nothing to train" << std::endl;
     return 0;
@@ -56,10 +87,13 @@ int main(int argc, char** argv) {
   std::string config_path, resume;
   std::vector<std::string> overrides;
   bool dump_config = false, config_keys = false;
+  int nproc = 1;
   app.add_option("-c,--config", config_path, "training config (YAML), e.g. configs/llama_qat.yaml");
   app.add_option("--set", overrides, "override a config key: section.key=value (repeatable)");
   app.add_option("--resume", resume, "continue from a checkpoint dir, or the newest checkpoint of an output dir");
   app.add_flag("--dump-config", dump_config, "print the resolved config and exit");
+  app.add_option("--nproc", nproc, "run N data-parallel ranks on this machine (docs/distributed.md)")
+      ->check(CLI::Range(1, 1024));
   app.add_flag("--config-keys", config_keys, "print every config key (default, allowed values, meaning) and exit");
   app.set_version_flag("--version", std::string("ternary-train ") + TERNARY_ENGINE_VERSION);
   if (const int exit_code = ternary::cli::parse(app, argc, argv); exit_code >= 0) return exit_code;
@@ -73,7 +107,7 @@ int main(int argc, char** argv) {
     return ternary::cli::kUsageError;
   }
   try {
-    return train(config_path, overrides, resume, dump_config);
+    return train(config_path, overrides, resume, dump_config, nproc, rank_arguments(argc, argv));
   } catch (const std::bad_alloc&) {
     std::cerr << "ternary-train: error: out of memory (a smaller model.dim, training.batch_size or seq_len fits)"
               << std::endl;

@@ -146,12 +146,14 @@ at::Tensor TokenDataset::train_slice(int64_t start, int64_t count) const {
   return window(start, count);
 }
 
-std::pair<at::Tensor, at::Tensor> TokenDataset::sample_train(int64_t batch, int64_t seq, at::Generator& generator) const {
+std::pair<at::Tensor, at::Tensor> TokenDataset::sample_train(int64_t batch, int64_t seq, at::Generator& generator,
+                                                            int64_t shard, int64_t shards) const {
   TORCH_CHECK(seq + 1 < n_train_, "sequence length ", seq, " does not fit the ", n_train_, " training tokens");
-  const at::Tensor starts = at::randint(0, n_train_ - seq - 1, {batch}, generator, at::kLong);
+  TORCH_CHECK(shards >= 1 && shard >= 0 && shard < shards, "shard ", shard, " of ", shards);
+  const at::Tensor starts = at::randint(0, n_train_ - seq - 1, {batch * shards}, generator, at::kLong);
   at::Tensor inputs = at::empty({batch, seq}, at::kLong), targets = at::empty({batch, seq}, at::kLong);
   for (int64_t b = 0; b < batch; ++b) {
-    const at::Tensor w = window(starts[b].item<int64_t>(), seq + 1);
+    const at::Tensor w = window(starts[shard * batch + b].item<int64_t>(), seq + 1);
     inputs[b].copy_(w.slice(0, 0, seq));
     targets[b].copy_(w.slice(0, 1, seq + 1));
   }

@@ -37,8 +37,12 @@ class TokenDataset {
   int64_t vocab_size() const { return vocab_size_; }
   uint64_t fingerprint() const { return fingerprint_; }
 
-  // (inputs, targets): (batch, seq) int64, targets = inputs shifted by one token.
-  std::pair<at::Tensor, at::Tensor> sample_train(int64_t batch, int64_t seq, at::Generator& generator) const;
+  // (inputs, targets): (batch, seq) int64, targets = inputs shifted by one token. With `shards`
+  // > 1 (data-parallel ranks sharing one generator), the windows of a global batch of
+  // batch x shards are drawn and shard `shard` gets rows [shard x batch, (shard + 1) x batch): the
+  // ranks together see exactly what one process with the global batch would.
+  std::pair<at::Tensor, at::Tensor> sample_train(int64_t batch, int64_t seq, at::Generator& generator,
+                                                 int64_t shard = 0, int64_t shards = 1) const;
   // Consecutive non-overlapping windows over the validation tokens, batched; at most max_batches.
   std::vector<std::pair<at::Tensor, at::Tensor>> val_batches(int64_t batch, int64_t seq, int64_t max_batches) const;
   // Tokens [start, start + count) of the training split, as int64.

@@ -177,6 +177,18 @@ const ConfigSchema<CheckpointConfig>& checkpoint_schema() {
   return schema;
 }
 
+const ConfigSchema<DistributedConfig>& distributed_schema() {
+  static const ConfigSchema<DistributedConfig> schema = [] {
+    ConfigSchema<DistributedConfig> s("distributed");
+    s.integer("timeout_seconds", &DistributedConfig::timeout_seconds, 1, 7 * 24 * 3600,
+              "a rendezvous or collective waiting longer fails (a rank died or hangs)")
+        .number("bucket_mb", &DistributedConfig::bucket_mb, 0.001, 4096.0,
+                "gradients are all-reduced in buckets of about this many MB, overlapping backward");
+    return s;
+  }();
+  return schema;
+}
+
 const ConfigSchema<DataConfig>& data_schema() {
   static const ConfigSchema<DataConfig> schema = [] {
     ConfigSchema<DataConfig> s("data");
@@ -252,7 +264,7 @@ const ConfigSchema<TrainConfig>& top_level_schema() {
 
 std::vector<std::string> section_names() {
   std::vector<std::string> names = {"model", "quantization", "optimizer", "schedule", "training", "eval",
-                                    "checkpoint", "data", "init", "distillation"};
+                                    "checkpoint", "data", "init", "distillation", "distributed"};
   for (const auto& k : top_level_schema().keys()) names.push_back(k.name);
   return names;
 }
@@ -307,6 +319,7 @@ TrainConfig TrainConfig::parse(const std::string& yaml_text, const std::string& 
   schedule_schema().parse(reader, root, c.schedule);
   eval_schema().parse(reader, root, c.eval);
   checkpoint_schema().parse(reader, root, c.checkpoint);
+  distributed_schema().parse(reader, root, c.distributed);
   data_schema().parse(reader, root, c.data);
   init_schema().parse(reader, root, c.init);
   distillation_schema().parse(reader, root, c.distillation);
@@ -343,6 +356,7 @@ std::string TrainConfig::to_yaml() const {
   section(data_schema(), data);
   section(init_schema(), init);
   section(distillation_schema(), distillation);
+  section(distributed_schema(), distributed);
   top_level_schema().dump(out, *this);
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
@@ -361,6 +375,7 @@ std::string TrainConfig::keys_markdown() {
   table += data_schema().markdown_rows(defaults.data);
   table += init_schema().markdown_rows(defaults.init);
   table += distillation_schema().markdown_rows(defaults.distillation);
+  table += distributed_schema().markdown_rows(defaults.distributed);
   table += top_level_schema().markdown_rows(defaults);
   return table;
 }

@@ -105,6 +105,13 @@ struct DistillationConfig {
   bool operator==(const DistillationConfig&) const = default;
 };
 
+// A multi-process run (torchrun's variables or `ternary-train --nproc N`; docs/distributed.md).
+struct DistributedConfig {
+  int64_t timeout_seconds = 300;  // a collective or the rendezvous waiting longer fails with one line
+  double bucket_mb = 25.0;        // gradients all-reduced in buckets of about this size, as DDP's bucket_cap_mb
+  bool operator==(const DistributedConfig&) const = default;
+};
+
 struct TrainConfig {
   LlamaConfig model;        // vocab_size 0 = the tokenizer's; max_seq_len 0 = training.seq_len
   QuantizationConfig quantization;
@@ -116,6 +123,7 @@ struct TrainConfig {
   DataConfig data;
   InitConfig init;
   DistillationConfig distillation;
+  DistributedConfig distributed;
   int64_t seed = 1337;
   int64_t threads = 0;      // 0 = LibTorch's default; at most 4 x the hardware threads
   Device device = Device::kCpu;

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 
 #include "common/atomic_file.h"
 #include "common/threads.h"
@@ -16,6 +17,8 @@
 #include "modules/quantize.h"
 #include "train/autocast_scope.h"
 #include "train/distillation.h"
+#include "train/distributed_group.h"
+#include "train/gradient_all_reducer.h"
 #include "train/lr_schedule.h"
 #include "train/make_optimizer.h"
 #include "train/sampling.h"
@@ -41,14 +44,16 @@ bool uses_weight_decay(const std::string& parameter_name, const at::Tensor& para
 }
 
 // The temporary Checkpoint lives until the delegated constructor returns.
-Trainer::Trainer(TrainConfig config, const std::string& resume_checkpoint, std::ostream* log)
+Trainer::Trainer(TrainConfig config, const std::string& resume_checkpoint, std::ostream* log, DistributedGroup* group)
     : Trainer(std::move(config),
               resume_checkpoint.empty() ? nullptr
                                         : std::make_unique<Checkpoint>(Checkpoint::open(resume_checkpoint)).get(),
-              log) {}
+              log, group) {}
 
-Trainer::Trainer(TrainConfig config, const Checkpoint* resume, std::ostream* log)
-    : config_(std::move(config)), log_(log) {
+Trainer::~Trainer() = default;
+
+Trainer::Trainer(TrainConfig config, const Checkpoint* resume, std::ostream* log, DistributedGroup* group)
+    : config_(std::move(config)), log_(log), group_(group) {
   if (config_.threads < 0 || config_.threads > max_threads())
     throw ConfigError("threads: " + std::to_string(config_.threads) + " is outside 0.." + std::to_string(max_threads()) +
                       " (0 = LibTorch's default, at most 4 x the hardware threads)");
@@ -63,13 +68,20 @@ Trainer::Trainer(TrainConfig config, const Checkpoint* resume, std::ostream* log
                                ": this build has no CUDA kernels for 8-bit optimizers; rebuild with "
                                "-DTERNARY_ENABLE_CUDA=ON (scripts/build_gpu.sh) or use optimizer.name: adamw");
 #endif
+    if (group_)
+      throw DistributedError("device: cuda with WORLD_SIZE=" + std::to_string(world_size()) + ": this build's c10d "
+                             "has Gloo only (NCCL comes with a CUDA LibTorch build); run the ranks with device: cpu");
     device_ = at::Device(at::kCUDA);
   }
   if (!resume && !list_step_checkpoints(config_.output_dir + "/checkpoints").empty())
     throw std::runtime_error("output_dir " + config_.output_dir + " already holds a run's checkpoints; continue it "
                              "with --resume " + config_.output_dir + ", or pick another --set output_dir=DIR");
   fs::create_directories(config_.output_dir);
+  // Rank 0 tokenizes (or checks) the corpus cache; the others open it once it is there.
+  const std::string tokenizing = "rank 0's tokenization of the corpus";
+  if (group_ && !is_main()) group_->barrier(tokenizing);
   prepare_data();
+  if (group_ && is_main()) group_->barrier(tokenizing);
   at::manual_seed(static_cast<uint64_t>(config_.seed));
   data_generator_ = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(config_.seed));
   if (!resume) build_model();
@@ -89,6 +101,26 @@ Trainer::Trainer(TrainConfig config, const Checkpoint* resume, std::ostream* log
     }
     if (log_) *log_ << "resumed from " << resume->dir() << " at step " << state_.step << std::endl;
   }
+  if (group_) {  // every rank starts from rank 0's weights (and quantizer state)
+    std::vector<at::Tensor> parameters = model_->parameters();
+    {
+      at::NoGradGuard no_grad;
+      group_->broadcast(parameters, 0, "the broadcast of rank 0's weights");
+    }
+    gradient_reducer_ = std::make_unique<GradientAllReducer>(
+        parameters, *group_, static_cast<int64_t>(config_.distributed.bucket_mb * 1024 * 1024));
+  }
+}
+
+bool Trainer::is_main() const { return !group_ || group_->is_main(); }
+
+int64_t Trainer::world_size() const { return group_ ? group_->world_size() : 1; }
+
+bool Trainer::any_rank_requests_stop(bool local_request) {
+  if (!group_) return local_request;
+  at::Tensor flag = at::full({1}, local_request ? 1 : 0, at::kInt);
+  group_->all_reduce_max(flag, "the stop-request exchange");
+  return flag.item<int>() != 0;
 }
 
 void Trainer::prepare_data() {
@@ -115,7 +147,8 @@ void Trainer::prepare_data() {
     throw std::runtime_error("the validation split has " + std::to_string(dataset_->val_tokens()) +
                              " tokens, too few for one window of training.seq_len " + std::to_string(T) +
                              "; raise data.val_fraction or lower seq_len");
-  val_batches_ = dataset_->val_batches(config_.training.batch_size, T, config_.eval.batches);
+  // Batches of the global batch size: a data-parallel run validates on what one process would.
+  val_batches_ = dataset_->val_batches(config_.training.batch_size * world_size(), T, config_.eval.batches);
 }
 
 void Trainer::build_model() {
@@ -180,11 +213,18 @@ double Trainer::evaluate() {
   const bool was_training = model_->is_training();
   model_->eval();
   at::NoGradGuard no_grad;
-  double total = 0;
-  for (const auto& [inputs, targets] : val_batches_) {
+  double total = 0;  // each rank evaluates every world_size-th batch; the sum is reduced
+  const int64_t rank = group_ ? group_->rank() : 0;
+  for (size_t i = static_cast<size_t>(rank); i < val_batches_.size(); i += static_cast<size_t>(world_size())) {
+    const auto& [inputs, targets] = val_batches_[i];
     const at::Tensor logits = model_->forward(inputs.to(device_));
     total += at::cross_entropy_loss(logits.reshape({-1, logits.size(-1)}), targets.to(device_).reshape({-1}))
                  .item<double>();
+  }
+  if (group_) {
+    at::Tensor sum = at::full({1}, total, at::kDouble);
+    group_->all_reduce_sum(sum, "the validation-loss all-reduce");
+    total = sum.item<double>();
   }
   model_->train(was_training);
   return total / static_cast<double>(val_batches_.size());
@@ -210,7 +250,9 @@ std::string Trainer::save_checkpoint(const std::string& name) {
                                " (the run diverged; lower optimizer.lr; the checkpoints written so far are intact)");
   state_.rng_state = data_generator_.get_state();
   const std::string dir = config_.output_dir + "/checkpoints/" + name;
-  write_checkpoint(dir, *model_, optimizer_.get(), state_, config_.to_yaml());
+  // Weights, optimizer state and data RNG are the same on every rank: rank 0 writes them.
+  if (is_main()) write_checkpoint(dir, *model_, optimizer_.get(), state_, config_.to_yaml());
+  if (group_) group_->barrier("rank 0's write of checkpoint " + name);
   return dir;
 }
 
@@ -225,14 +267,23 @@ StepMetrics Trainer::train_step() {
   model_->train();
   optimizer_->zero_grad();
   for (int64_t micro = 0; micro < t.grad_accum; ++micro) {
-    auto [inputs, targets] = dataset_->sample_train(t.batch_size, t.seq_len, data_generator_);
+    auto [inputs, targets] = dataset_->sample_train(t.batch_size, t.seq_len, data_generator_,
+                                                    group_ ? group_->rank() : 0, world_size());
     at::Tensor loss;
     {
       const AutocastScope autocast(t.autocast == Autocast::kBf16, device_.type());
       loss = loss_of(inputs.to(device_), targets.to(device_)) / static_cast<double>(t.grad_accum);
     }
+    const bool last_micro_batch = micro + 1 == t.grad_accum;
+    if (gradient_reducer_ && last_micro_batch) gradient_reducer_->arm();
     loss.backward();
+    if (gradient_reducer_ && last_micro_batch) gradient_reducer_->finish();  // gradients: the mean over ranks
     m.loss += loss.item<double>();
+  }
+  if (group_) {  // the global batch's loss; every rank then takes the same skip/stop decision
+    at::Tensor loss = at::full({1}, m.loss, at::kDouble);
+    group_->all_reduce_sum(loss, "the loss all-reduce");
+    m.loss = loss.item<double>() / static_cast<double>(world_size());
   }
   m.grad_norm = torch::nn::utils::clip_grad_norm_(model_->parameters(), t.grad_clip > 0 ? t.grad_clip : INFINITY);
   if (std::isfinite(m.loss) && std::isfinite(m.grad_norm)) {
@@ -249,7 +300,7 @@ StepMetrics Trainer::train_step() {
               ? "; " + std::to_string(nonfinite_in_a_row_) + " non-finite steps in a row" : std::string()) +
           "); lower optimizer.lr or raise schedule.warmup_steps. Checkpoints written so far are intact.");
   }
-  state_.tokens_seen += t.batch_size * t.seq_len * t.grad_accum;
+  state_.tokens_seen += t.batch_size * t.seq_len * t.grad_accum * world_size();
   m.step = ++state_.step;
   return m;
 }
@@ -257,9 +308,12 @@ StepMetrics Trainer::train_step() {
 TrainResult Trainer::run(const std::atomic<bool>* stop_requested) {
   const TrainingConfig& t = config_.training;
   const std::string checkpoints_dir = config_.output_dir + "/checkpoints";
-  write_file_atomic(config_.output_dir + "/config.yaml", config_.to_yaml());
-  TrainingProgress progress(config_.output_dir + "/metrics.jsonl", state_.step, t.steps, config_.eval.log_every, log_,
-                            t.tensorboard ? config_.output_dir + "/tensorboard" : "");
+  std::optional<TrainingProgress> progress;  // rank 0's: the bar, samples, metrics.jsonl, events
+  if (is_main()) {
+    write_file_atomic(config_.output_dir + "/config.yaml", config_.to_yaml());
+    progress.emplace(config_.output_dir + "/metrics.jsonl", state_.step, t.steps, config_.eval.log_every, log_,
+                     t.tensorboard ? config_.output_dir + "/tensorboard" : "");
+  }
   TrainResult result;
   const auto run_start = std::chrono::steady_clock::now();
   const int64_t first_tokens = state_.tokens_seen;
@@ -268,10 +322,10 @@ TrainResult Trainer::run(const std::atomic<bool>* stop_requested) {
     result.losses.push_back(m.loss);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
     m.tokens_per_second = static_cast<double>(state_.tokens_seen - first_tokens) / seconds;
-    progress.on_step(m);
+    if (progress) progress->on_step(m);
 
     const bool last = state_.step == t.steps;
-    const bool stop = stop_requested && stop_requested->load();
+    const bool stop = any_rank_requests_stop(stop_requested && stop_requested->load());
     state_.val_loss = std::numeric_limits<double>::quiet_NaN();
     if (last || (config_.eval.every > 0 && state_.step % config_.eval.every == 0)) {
       state_.val_loss = evaluate();
@@ -280,7 +334,7 @@ TrainResult Trainer::run(const std::atomic<bool>* stop_requested) {
                                  std::to_string(state_.val_loss) + "; the run diverged (lower optimizer.lr); no "
                                  "checkpoint written for it, the ones written so far are intact");
       result.val_loss = state_.val_loss;
-      progress.on_eval({state_.step, state_.val_loss, sample_text()});
+      if (progress) progress->on_eval({state_.step, state_.val_loss, sample_text()});
       if (state_.val_loss < state_.best_val_loss) {
         state_.best_val_loss = state_.val_loss;
         if (config_.checkpoint.keep_best) save_checkpoint("best");
@@ -288,11 +342,11 @@ TrainResult Trainer::run(const std::atomic<bool>* stop_requested) {
     }
     if (last || stop || (config_.checkpoint.every > 0 && state_.step % config_.checkpoint.every == 0)) {
       result.checkpoint = save_checkpoint(step_checkpoint_name(state_.step));
-      prune_checkpoints(checkpoints_dir, config_.checkpoint.keep_last);
+      if (is_main()) prune_checkpoints(checkpoints_dir, config_.checkpoint.keep_last);
     }
     if (stop && !last) {
       result.interrupted = true;
-      progress.message("stopped at step " + std::to_string(state_.step) + "; checkpoint " + result.checkpoint +
+      if (progress) progress->message("stopped at step " + std::to_string(state_.step) + "; checkpoint " + result.checkpoint +
                        " (continue with --resume " + config_.output_dir + ")");
       break;
     }

@@ -1,7 +1,9 @@
 // The training loop behind `ternary-train`: data, model (from scratch, a checkpoint or a Hugging
 // Face directory), optimizer, lr and λ schedules, gradient accumulation and clipping, optional
 // distillation, eval with samples, metrics, checkpoints, and exact resume: N steps straight and
-// N/2 + resume + N/2 give identical losses on CPU (same thread count).
+// N/2 + resume + N/2 give identical losses on CPU (same thread count). Given a DistributedGroup,
+// it is one rank of a data-parallel run (docs/distributed.md): each rank trains on its share of
+// the global batch, gradients are averaged across ranks, and only rank 0 logs and writes.
 #pragma once
 
 #include <ATen/core/Generator.h>
@@ -22,6 +24,9 @@
 
 namespace ternary {
 
+class DistributedGroup;
+class GradientAllReducer;
+
 struct TrainResult {
   int64_t step = 0;                 // optimizer steps done in total
   bool interrupted = false;         // stopped by a stop request (Ctrl-C) before training.steps
@@ -36,11 +41,15 @@ bool uses_weight_decay(const std::string& parameter_name, const at::Tensor& para
 class Trainer {
  public:
   // Prepares everything; with `resume` (an opened checkpoint) restores model, optimizer, data RNG
-  // and step from it. `log` gets progress and samples (nullptr = silent). Throws ConfigError /
-  // CheckpointError / std::runtime_error with a message naming the problem.
-  Trainer(TrainConfig config, const Checkpoint* resume, std::ostream* log = &std::cerr);
+  // and step from it. `log` gets progress and samples (nullptr = silent). `group` (not owned;
+  // nullptr = one process) makes this trainer one rank of a data-parallel run. Throws ConfigError /
+  // CheckpointError / DistributedError / std::runtime_error with a message naming the problem.
+  Trainer(TrainConfig config, const Checkpoint* resume, std::ostream* log = &std::cerr,
+          DistributedGroup* group = nullptr);
   // The same, opening `resume_checkpoint` (a checkpoint directory) when it is not empty.
-  explicit Trainer(TrainConfig config, const std::string& resume_checkpoint = "", std::ostream* log = &std::cerr);
+  explicit Trainer(TrainConfig config, const std::string& resume_checkpoint = "", std::ostream* log = &std::cerr,
+                   DistributedGroup* group = nullptr);
+  ~Trainer();
 
   // Trains until training.steps, or until *stop_requested becomes true (then checkpoints and returns).
   TrainResult run(const std::atomic<bool>* stop_requested = nullptr);
@@ -54,6 +63,9 @@ class Trainer {
   LlamaModel& model() { return model_; }
   const Tokenizer& tokenizer() const { return *tokenizer_; }
   int64_t step() const { return state_.step; }
+  // The rank that logs and writes files: rank 0, or the only process.
+  bool is_main() const;
+  const GradientAllReducer* gradient_reducer() const { return gradient_reducer_.get(); }
 
  private:
   void prepare_data();
@@ -63,6 +75,8 @@ class Trainer {
   at::Tensor loss_of(const at::Tensor& inputs, const at::Tensor& targets);
   std::string sample_text();
   std::string save_checkpoint(const std::string& name);
+  int64_t world_size() const;
+  bool any_rank_requests_stop(bool local_request);
 
   TrainConfig config_;
   std::ostream* log_;
@@ -76,6 +90,8 @@ class Trainer {
   at::Generator data_generator_;  // draws training windows; checkpointed
   TrainerState state_;
   int64_t nonfinite_in_a_row_ = 0;  // consecutive skipped steps (training.on_nonfinite)
+  DistributedGroup* group_ = nullptr;
+  std::unique_ptr<GradientAllReducer> gradient_reducer_;
 };
 
 }  // namespace ternary
