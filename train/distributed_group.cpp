@@ -3,18 +3,39 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
+#include <c10/util/Logging.h>
+
+#include <algorithm>
 #include <cstdlib>
 #include <thread>
 
 namespace ternary {
 namespace {
 
-std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
-
-std::string what_of(const std::exception& e) {
-  if (const auto* c10_error = dynamic_cast<const c10::Error*>(&e)) return first_line(c10_error->what_without_backtrace());
-  return first_line(e.what());
+// The reason in c10d's / Gloo's message: its first sentence, without the "[file.cc:123] " prefix
+// or the advice and backtrace that follow.
+std::string reason_of(const std::exception& e) {
+  const auto* c10_error = dynamic_cast<const c10::Error*>(&e);
+  std::string text = c10_error ? c10_error->what_without_backtrace() : e.what();
+  text = text.substr(0, text.find('\n'));
+  if (!text.empty() && text.front() == '[') text = text.substr(std::min(text.size(), text.find("] ") + 2));
+  if (const size_t end = text.find(". "); end != std::string::npos) text.resize(end);
+  while (!text.empty() && (text.back() == '.' || text.back() == ' ')) text.pop_back();
+  return text;
 }
+
+// c10d logs each failed connection attempt with a backtrace; the one-line error we throw says
+// it all, so its log is quiet while we rendezvous.
+class QuietC10Log {
+ public:
+  QuietC10Log() : saved_(FLAGS_caffe2_log_level) { FLAGS_caffe2_log_level = 3; }  // FATAL only
+  ~QuietC10Log() { FLAGS_caffe2_log_level = saved_; }
+  QuietC10Log(const QuietC10Log&) = delete;
+  QuietC10Log& operator=(const QuietC10Log&) = delete;
+
+ private:
+  int saved_;
+};
 
 // Gloo's network device: GLOO_SOCKET_IFNAME when the user names one, loopback for a one-machine
 // run (nothing leaves the machine), else the interface this host's name resolves to.
@@ -39,7 +60,7 @@ struct DistributedGroup::Impl {
       collective();
     } catch (const std::exception& e) {
       throw DistributedError("rank " + std::to_string(rank) + " lost the other ranks during " + what + " (" +
-                             what_of(e) + "); another rank exited or was killed (see its output) or took longer "
+                             reason_of(e) + "); another rank exited or was killed (see its output) or took longer "
                              "than distributed.timeout_seconds=" + std::to_string(timeout.count()));
     }
   }
@@ -62,15 +83,16 @@ std::unique_ptr<DistributedGroup> DistributedGroup::connect(const LaunchEnvironm
   options.numWorkers = environment.world_size;
   options.waitWorkers = false;  // the world-size check below waits, with a message that says why
   options.timeout = timeout;
+  const QuietC10Log quiet;
   try {
     impl->store = c10::make_intrusive<c10d::TCPStore>(environment.master_addr, options);
   } catch (const std::exception& e) {
     if (environment.rank == 0)
-      throw DistributedError("rank 0 cannot host the rendezvous at " + where + " (" + what_of(e) +
+      throw DistributedError("rank 0 cannot host the rendezvous at " + where + " (" + reason_of(e) +
                              "): the port is in use (another run?) or MASTER_ADDR is not this machine; pick another "
                              "MASTER_PORT");
     throw DistributedError("rank " + std::to_string(environment.rank) + " could not reach the rendezvous at " + where +
-                           " within " + std::to_string(timeout.count()) + " s (" + what_of(e) +
+                           " within " + std::to_string(timeout.count()) + " s (" + reason_of(e) +
                            "): is rank 0 running, and is MASTER_ADDR its address?");
   }
   // Every rank must agree on WORLD_SIZE: rank 0 publishes its own, the others compare, and rank 0
@@ -102,7 +124,7 @@ std::unique_ptr<DistributedGroup> DistributedGroup::connect(const LaunchEnvironm
     throw;
   } catch (const std::exception& e) {
     throw DistributedError("rank " + std::to_string(environment.rank) + ": the rendezvous at " + where + " failed (" +
-                           what_of(e) + "); check WORLD_SIZE and RANK on every rank");
+                           reason_of(e) + "); check WORLD_SIZE and RANK on every rank");
   }
   try {
     auto gloo_options = c10d::ProcessGroupGloo::Options::create(timeout);
@@ -112,7 +134,7 @@ std::unique_ptr<DistributedGroup> DistributedGroup::connect(const LaunchEnvironm
                                                               gloo_options);
   } catch (const std::exception& e) {
     throw DistributedError("rank " + std::to_string(environment.rank) + " could not connect to the other ranks (" +
-                           what_of(e) + "); set GLOO_SOCKET_IFNAME to the network interface the ranks share");
+                           reason_of(e) + "); set GLOO_SOCKET_IFNAME to the network interface the ranks share");
   }
   return std::unique_ptr<DistributedGroup>(
       new DistributedGroup(std::move(impl), environment.rank, environment.world_size));
