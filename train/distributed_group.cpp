@@ -12,14 +12,14 @@
 namespace ternary {
 namespace {
 
-// The reason in c10d's / Gloo's message: its first sentence, without the "[file.cc:123] " prefix
-// or the advice and backtrace that follow.
+// The reason in c10d's / Gloo's message: its first line, without the "[file.cc:123] " prefix or
+// Gloo's generic advice ("This is typically caused by ...").
 std::string reason_of(const std::exception& e) {
   const auto* c10_error = dynamic_cast<const c10::Error*>(&e);
   std::string text = c10_error ? c10_error->what_without_backtrace() : e.what();
   text = text.substr(0, text.find('\n'));
   if (!text.empty() && text.front() == '[') text = text.substr(std::min(text.size(), text.find("] ") + 2));
-  if (const size_t end = text.find(". "); end != std::string::npos) text.resize(end);
+  if (const size_t advice = text.find(" This is typically"); advice != std::string::npos) text.resize(advice);
   while (!text.empty() && (text.back() == '.' || text.back() == ' ')) text.pop_back();
   return text;
 }
