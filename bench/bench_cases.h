@@ -1,6 +1,8 @@
 // The suites ternary-bench runs; each prints one JSON line per case.
 #pragma once
 
+#include <string>
+
 namespace ternary::bench {
 
 struct Options {
@@ -14,6 +16,10 @@ int run_train(const Options& options);
 int run_gemv(const Options& options);
 int run_run(const Options& options);
 int run_checkpoint(const Options& options);
+int run_ddp(const Options& options);
+// One rank of the ddp suite (ternary-bench re-run by the launcher); rank 0 writes its figures to
+// `result_path`.
+int run_ddp_rank(const std::string& result_path, const Options& options);
 int run_cuda(const Options& options);  // bench/cuda_bench.cpp, CUDA builds only
 
 }  // namespace ternary::bench

@@ -1,5 +1,5 @@
 // ternary-bench: one JSON object per measured case, each with its baseline measured in the same
-// run and the ratio. Usage: ternary-bench [quantlinear|optim|train|gemv|run|checkpoint|cuda|all] [--repeats N] [--threads N]
+// run and the ratio. Usage: ternary-bench [quantlinear|optim|train|gemv|run|checkpoint|ddp|cuda|all] [--repeats N] [--threads N]
 #include <ATen/Parallel.h>
 
 #include <algorithm>
@@ -14,15 +14,17 @@
 
 int main(int argc, char** argv) try {
   ternary::bench::Options options;
-  std::string suite = "all";
+  std::string suite = "all", result_path;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--repeats" && i + 1 < argc) {
       options.repeats = std::stoi(argv[++i]);
     } else if (arg == "--threads" && i + 1 < argc) {
       options.threads = std::stoi(argv[++i]);
+    } else if (arg == "--result" && i + 1 < argc) {  // ddp-rank only: where rank 0 writes its figures
+      result_path = argv[++i];
     } else if (arg == "--help" || arg == "-h") {
-      std::puts("usage: ternary-bench [quantlinear|optim|train|gemv|run|checkpoint|cuda|all] [--repeats N] [--threads N]");
+      std::puts("usage: ternary-bench [quantlinear|optim|train|gemv|run|checkpoint|ddp|cuda|all] [--repeats N] [--threads N]");
       return 0;
     } else if (arg.rfind("--", 0) == 0) {
       throw std::invalid_argument("unknown option '" + arg + "' (see --help)");
@@ -31,14 +33,15 @@ int main(int argc, char** argv) try {
     }
   }
   if (options.threads > 0) at::set_num_threads(options.threads);
-  const std::vector<std::string> suites = {"quantlinear", "optim", "train", "gemv", "run", "checkpoint", "cuda", "all"};
+  const std::vector<std::string> suites = {"quantlinear", "optim", "train", "gemv", "run", "checkpoint", "ddp", "ddp-rank", "cuda", "all"};
   if (std::find(suites.begin(), suites.end(), suite) == suites.end())
-    throw std::invalid_argument("unknown suite '" + suite + "' (known: quantlinear, optim, train, gemv, run, checkpoint, cuda, all)");
+    throw std::invalid_argument("unknown suite '" + suite + "' (known: quantlinear, optim, train, gemv, run, checkpoint, ddp, cuda, all)");
 #if !TERNARY_WITH_CUDA
   if (suite == "cuda")
     throw std::invalid_argument("suite 'cuda': this build has no CUDA kernels; rebuild with -DTERNARY_ENABLE_CUDA=ON "
                                 "(scripts/build_gpu.sh)");
 #endif
+  if (suite == "ddp-rank") return ternary::bench::run_ddp_rank(result_path, options);
   int rc = 0;
   if (suite == "quantlinear" || suite == "all") rc |= ternary::bench::run_quantlinear(options);
   if (suite == "optim" || suite == "all") rc |= ternary::bench::run_optim(options);
@@ -46,6 +49,7 @@ int main(int argc, char** argv) try {
   if (suite == "gemv" || suite == "all") rc |= ternary::bench::run_gemv(options);
   if (suite == "run" || suite == "all") rc |= ternary::bench::run_run(options);
   if (suite == "checkpoint" || suite == "all") rc |= ternary::bench::run_checkpoint(options);
+  if (suite == "ddp" || suite == "all") rc |= ternary::bench::run_ddp(options);
 #if TERNARY_WITH_CUDA
   if (suite == "cuda" || suite == "all") rc |= ternary::bench::run_cuda(options);
 #endif

@@ -5,6 +5,7 @@
 #include <torch/csrc/autograd/utils/lambda_post_hook.h>
 #include <torch/csrc/autograd/variable.h>
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 
@@ -64,11 +65,15 @@ GradientAllReducer::GradientAllReducer(const std::vector<at::Tensor>& parameters
   s.slot_of.resize(parameters.size());
   s.ready.assign(parameters.size(), false);
   // Reverse order: backward reaches the last layers first. A bucket holds one dtype and device.
+  // The first bucket is capped at 1 MiB, as DDP's first_bucket_bytes_cap, so communication starts
+  // early in backward rather than after the first 25 MB of gradients.
+  constexpr int64_t kFirstBucketBytes = 1 << 20;
   int64_t bucket_size = 0;
   for (size_t k = parameters.size(); k-- > 0;) {
     const at::Tensor& p = parameters[k];
     const int64_t bytes = p.numel() * static_cast<int64_t>(p.element_size());
-    const bool fits = !s.buckets.empty() && bucket_size + bytes <= bucket_bytes &&
+    const int64_t cap = s.buckets.size() == 1 ? std::min(bucket_bytes, kFirstBucketBytes) : bucket_bytes;
+    const bool fits = !s.buckets.empty() && bucket_size + bytes <= cap &&
                       s.parameters[s.buckets.back().members.front()].dtype() == p.dtype() &&
                       s.parameters[s.buckets.back().members.front()].device() == p.device();
     if (!fits) {
@@ -126,8 +131,9 @@ void GradientAllReducer::finish() {
   s.launch_in_order();
   s.armed = false;
   const double scale = 1.0 / s.group->world_size();
+  for (auto& bucket : s.buckets) bucket.pending->wait();
+  s.last_wait_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   for (auto& bucket : s.buckets) {
-    bucket.pending->wait();
     bucket.pending.reset();
     bucket.flat.mul_(scale);
     for (size_t slot = 0; slot < bucket.members.size(); ++slot) {
@@ -137,7 +143,6 @@ void GradientAllReducer::finish() {
       else p.mutable_grad() = mean.clone();
     }
   }
-  s.last_wait_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 size_t GradientAllReducer::bucket_count() const { return state_->buckets.size(); }
@@ -149,5 +154,11 @@ int64_t GradientAllReducer::bytes_per_step() const {
 }
 
 double GradientAllReducer::last_wait_seconds() const { return state_->last_wait_seconds; }
+
+double GradientAllReducer::time_blocking_all_reduce() {
+  const auto start = std::chrono::steady_clock::now();
+  for (auto& bucket : state_->buckets) state_->group->all_reduce_sum(bucket.flat, "the all-reduce timing");
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
 
 }  // namespace ternary

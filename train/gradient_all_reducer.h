@@ -1,6 +1,6 @@
 // Averages gradients across ranks the way PyTorch's DistributedDataParallel does, written over
 // c10d collectives (DistributedGroup): parameters are grouped into buckets of about bucket_bytes
-// in reverse registration order (the order backward produces their gradients); a hook on each
+// (the first one 1 MiB at most) in reverse registration order (the order backward produces their gradients); a hook on each
 // parameter's gradient accumulator marks it ready, and a bucket's all-reduce is launched as soon
 // as its last gradient has accumulated, so communication overlaps the rest of the backward pass.
 // Buckets launch strictly in index order, so every rank issues the same collectives in the same
@@ -37,7 +37,13 @@ class GradientAllReducer {
 
   size_t bucket_count() const;
   int64_t bytes_per_step() const;       // bytes each rank all-reduces per optimizer step
-  double last_wait_seconds() const;     // how long the last finish() waited: communication not hidden
+  // How long the last finish() waited for its all-reduces: communication not hidden under
+  // backward, plus any lag of the slowest rank's backward.
+  double last_wait_seconds() const;
+  // Runs every bucket's all-reduce once, one after another and blocking, outside any step (a
+  // collective: every rank calls it): the step's communication time when nothing overlaps it.
+  // Leaves .grad untouched.
+  double time_blocking_all_reduce();
 
  private:
   struct State;

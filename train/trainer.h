@@ -61,6 +61,7 @@ class Trainer {
 
   const TrainConfig& config() const { return config_; }  // resolved (vocab size, init shapes)
   LlamaModel& model() { return model_; }
+  torch::optim::Optimizer& optimizer() { return *optimizer_; }
   const Tokenizer& tokenizer() const { return *tokenizer_; }
   int64_t step() const { return state_.step; }
   // The rank that logs and writes files: rank 0, or the only process.
