@@ -22,7 +22,7 @@
 #include "bench/timing.h"
 #include "optim/blockwise_optimizer.h"
 #include "train/distributed_group.h"
-#include "train/gradient_all_reducer.h"
+#include "train/gradient_reducer.h"
 #include "train/rank_launcher.h"
 #include "train/trainer.h"
 
@@ -87,9 +87,9 @@ int run_ddp_rank(const std::string& result_path, const Options& options) {
   at::Tensor negated = -at::tensor(waits, at::kDouble);
   group->all_reduce_max(negated, "the wait-time exchange");
   const double wait = -negated.mean().item<double>();
-  GradientAllReducer& reducer = const_cast<GradientAllReducer&>(*trainer.gradient_reducer());
+  GradientReducer& reducer = const_cast<GradientReducer&>(*trainer.gradient_reducer());
   std::vector<double> blocking;
-  for (int i = 0; i < 5; ++i) blocking.push_back(reducer.time_blocking_all_reduce());
+  for (int i = 0; i < 5; ++i) blocking.push_back(reducer.time_blocking_collectives());
   const double comm = median(blocking);
   if (group->is_main()) {
     nlohmann::json result{{"tokens_per_s", tps},

@@ -64,6 +64,29 @@ ManifestFile write_trainer_state(const fs::path& path, const TrainerState& s) {
   return stream_archive(path, archive);
 }
 
+// Where a checkpoint's files are written before the directory is renamed into place.
+fs::path staging_dir(const std::string& dir) {
+  const fs::path final_dir(dir);
+  const fs::path parent = final_dir.parent_path().empty() ? fs::path(".") : final_dir.parent_path();
+  return parent / ("." + final_dir.filename().string() + ".tmp");
+}
+
+// Size and FNV-1a of a file another process wrote, read in bounded chunks.
+ManifestFile hash_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail("checkpoint part " + path.string() + " was not written (a rank failed before writing it)");
+  std::vector<char> buffer(1 << 20);
+  uint64_t hash = kFnv1aOffsetBasis, bytes = 0;
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    const auto got = static_cast<size_t>(in.gcount());
+    hash = fnv1a(buffer.data(), got, hash);
+    bytes += got;
+  }
+  if (in.bad()) fail("checkpoint part " + path.string() + " cannot be read");
+  return {bytes, fnv1a_hex(hash)};
+}
+
 // Runs `read` on the archive in `bytes`, loaded onto `device` whatever device saved it (so a GPU
 // checkpoint loads on a CPU-only machine and the other way round). Any LibTorch error from a
 // damaged archive becomes a CheckpointError naming the file.
@@ -118,16 +141,26 @@ std::string step_checkpoint_name(int64_t step) {
   return name;
 }
 
-void write_checkpoint(const std::string& dir, const torch::nn::Module& model, const torch::optim::Optimizer* optimizer,
-                      const TrainerState& state, const std::string& config_yaml) {
-  const fs::path final_dir(dir);
-  const fs::path parent = final_dir.parent_path().empty() ? fs::path(".") : final_dir.parent_path();
-  fs::create_directories(parent);
-  const fs::path tmp = parent / ("." + final_dir.filename().string() + ".tmp");
+void begin_checkpoint(const std::string& dir) {
+  const fs::path tmp = staging_dir(dir);
+  fs::create_directories(tmp.parent_path());
   fs::remove_all(tmp);
   fs::create_directory(tmp);
+}
+
+void write_checkpoint_part(const std::string& dir, const std::string& file, torch::serialize::OutputArchive& archive) {
+  stream_archive(staging_dir(dir) / file, archive);
+}
+
+void write_checkpoint(const std::string& dir, const torch::nn::Module& model, const torch::optim::Optimizer* optimizer,
+                      const TrainerState& state, const std::string& config_yaml, const std::vector<std::string>& parts) {
+  const fs::path final_dir(dir);
+  const fs::path parent = final_dir.parent_path().empty() ? fs::path(".") : final_dir.parent_path();
+  const fs::path tmp = staging_dir(dir);
+  if (parts.empty()) begin_checkpoint(dir);
 
   std::map<std::string, ManifestFile> files;
+  for (const auto& part : parts) files[part] = hash_file(tmp / part);
   files["model.pt"] = write_saveable(tmp / "model.pt", model);
   files["optimizer.pt"] = optimizer ? write_saveable(tmp / "optimizer.pt", *optimizer)
                                     : write_saveable(tmp / "optimizer.pt", torch::nn::Module());
@@ -143,6 +176,19 @@ void write_checkpoint(const std::string& dir, const torch::nn::Module& model, co
   fs::rename(tmp, final_dir);
   sync_directory(parent.string());
   fs::remove_all(old);
+}
+
+std::vector<std::string> Checkpoint::file_names() const {
+  std::vector<std::string> names;
+  for (const auto& [name, bytes] : files_) names.push_back(name);
+  return names;
+}
+
+void Checkpoint::read_archive_file(const std::string& name,
+                                   const std::function<void(torch::serialize::InputArchive&)>& read) const {
+  const auto found = files_.find(name);
+  if (found == files_.end()) fail("checkpoint " + dir_ + " has no file " + name);
+  read_archive(found->second, fs::path(dir_) / name, at::kCPU, read);
 }
 
 Checkpoint Checkpoint::open(const std::string& dir) {

@@ -6,6 +6,8 @@
 //                 optimizer.pt   optimizer state (torch archive)
 //                 trainer.pt     step, tokens seen, val losses, data-sampling RNG state
 //                 config.yaml    the resolved training config (TrainConfig::to_yaml)
+//                 optimizer_shard_<r>_of_<n>.pt  each rank's optimizer state, when it is sharded
+//                                (optimizer.shard_state; optimizer.pt is then empty)
 // Checkpoint::open reads the manifest and every file once and checks every size and hash before
 // anything is used: a corrupt or truncated checkpoint is a clear error that names the file, and
 // nothing is loaded from it. Export sits above train/ because it reads these directories.
@@ -14,6 +16,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <map>
 #include <string>
@@ -25,6 +28,10 @@ class Module;
 namespace torch::optim {
 class Optimizer;
 }
+namespace torch::serialize {
+class InputArchive;
+class OutputArchive;
+}  // namespace torch::serialize
 
 namespace ternary {
 
@@ -43,8 +50,17 @@ struct TrainerState {
 };
 
 // Writes `dir` atomically; an existing `dir` is replaced only once the new one is complete.
+// `parts` are files other processes already wrote into it (begin_checkpoint, write_checkpoint_part):
+// they are hashed from disk and listed in the manifest with the rest.
 void write_checkpoint(const std::string& dir, const torch::nn::Module& model, const torch::optim::Optimizer* optimizer,
-                      const TrainerState& state, const std::string& config_yaml);
+                      const TrainerState& state, const std::string& config_yaml,
+                      const std::vector<std::string>& parts = {});
+// A checkpoint written by several processes (a sharded optimizer): one process calls
+// begin_checkpoint (an empty staging directory); each writes its parts; after all are written, the
+// first calls write_checkpoint with their names. The caller orders the calls (barriers).
+void begin_checkpoint(const std::string& dir);
+void write_checkpoint_part(const std::string& dir, const std::string& file,
+                           torch::serialize::OutputArchive& archive);
 
 // A verified checkpoint, held in memory: every file read once at open().
 class Checkpoint {
@@ -62,6 +78,11 @@ class Checkpoint {
   // Restores optimizer state onto the device of the optimizer's parameters.
   void load_optimizer(torch::optim::Optimizer& optimizer, const at::Device& device) const;
   TrainerState trainer_state() const;
+  // The names of the files it holds (the manifest's), e.g. to find optimizer shards.
+  std::vector<std::string> file_names() const;
+  // Runs `read` on file `name` as a torch archive loaded onto the CPU; LibTorch's errors from a
+  // damaged file become CheckpointErrors naming it.
+  void read_archive_file(const std::string& name, const std::function<void(torch::serialize::InputArchive&)>& read) const;
 
  private:
   std::string dir_;

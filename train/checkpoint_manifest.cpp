@@ -1,6 +1,8 @@
 #include "train/checkpoint_manifest.h"
 
 #include <nlohmann/json.hpp>
+
+#include <algorithm>
 #include <stdexcept>
 
 #include "common/fnv1a.h"
@@ -21,6 +23,14 @@ std::string checkpoint_manifest_json(int64_t step, const std::map<std::string, M
   return manifest.dump(2) + "\n";
 }
 
+bool plain_file_name(std::string_view name) {
+  if (name.empty() || name.size() > 128 || name.front() == '.') return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+           c == '.';
+  });
+}
+
 std::map<std::string, ManifestFile> parse_checkpoint_manifest(std::string_view text, const std::string& manifest_path,
                                                               const std::vector<std::string>& required_files) {
   const auto manifest = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
@@ -34,10 +44,14 @@ std::map<std::string, ManifestFile> parse_checkpoint_manifest(std::string_view t
   if (!manifest.contains("files") || !manifest.at("files").is_object())
     fail(manifest_path + " is corrupt ('files' is missing or not an object); use another checkpoint");
   const nlohmann::json& listed = manifest.at("files");
-  std::map<std::string, ManifestFile> files;
-  for (const auto& name : required_files) {
+  for (const auto& name : required_files)
     if (!listed.contains(name)) fail(manifest_path + " does not list " + name);
-    const nlohmann::json& entry = listed.at(name);
+  constexpr size_t kMaxFiles = 1 << 16;  // the fixed files plus one optimizer shard per rank
+  if (listed.size() > kMaxFiles) fail(manifest_path + " lists over " + std::to_string(kMaxFiles) + " files (corrupt)");
+  std::map<std::string, ManifestFile> files;
+  for (const auto& [name, entry] : listed.items()) {
+    if (!plain_file_name(name))
+      fail(manifest_path + " lists '" + name + "', which is not a plain file name (corrupt; use another checkpoint)");
     if (!entry.is_object() || !entry.contains("bytes") || !entry.at("bytes").is_number_unsigned() ||
         !entry.contains("fnv1a") || !entry.at("fnv1a").is_string())
       fail(manifest_path + " is corrupt (the entry of " + name + " needs bytes and fnv1a); use another checkpoint");

@@ -53,6 +53,14 @@ struct DistributedGroup::Impl {
   c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
   std::chrono::seconds timeout;
 
+  // Starts a collective (start() returns its c10d::Work); the Pending waits for it.
+  template <typename Start>
+  Pending launch(int rank, const std::string& what, Start&& start) {
+    c10::intrusive_ptr<c10d::Work> work;
+    run(rank, what, [&] { work = start(); });
+    return Pending([this, rank, work, what] { run(rank, what, [&] { work->wait(); }); });
+  }
+
   // Runs a collective, turning c10d's errors into one line a user can act on.
   template <typename F>
   void run(int rank, const std::string& what, F&& collective) const {
@@ -141,12 +149,20 @@ std::unique_ptr<DistributedGroup> DistributedGroup::connect(const LaunchEnvironm
 }
 
 DistributedGroup::Pending DistributedGroup::all_reduce_sum_async(at::Tensor& tensor, const std::string& what) {
-  std::vector<at::Tensor> tensors{tensor};
-  c10::intrusive_ptr<c10d::Work> work;
-  impl_->run(rank_, what, [&] { work = impl_->group->allreduce(tensors); });
-  Impl* impl = impl_.get();
-  const int rank = rank_;
-  return Pending([impl, rank, work, what] { impl->run(rank, what, [&] { work->wait(); }); });
+  return impl_->launch(rank_, what, [&] {
+    std::vector<at::Tensor> tensors{tensor};
+    return impl_->group->allreduce(tensors);
+  });
+}
+
+DistributedGroup::Pending DistributedGroup::reduce_scatter_sum_async(at::Tensor& output, at::Tensor& input,
+                                                                    const std::string& what) {
+  return impl_->launch(rank_, what, [&] { return impl_->group->_reduce_scatter_base(output, input); });
+}
+
+DistributedGroup::Pending DistributedGroup::all_gather_async(at::Tensor& output, at::Tensor& input,
+                                                             const std::string& what) {
+  return impl_->launch(rank_, what, [&] { return impl_->group->_allgather_base(output, input); });
 }
 
 void DistributedGroup::all_reduce_sum(at::Tensor& tensor, const std::string& what) {

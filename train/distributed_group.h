@@ -40,6 +40,10 @@ class DistributedGroup {
   bool is_main() const { return rank_ == 0; }
 
   Pending all_reduce_sum_async(at::Tensor& tensor, const std::string& what);
+  // `input` holds world_size equal chunks; rank r's `output` becomes the sum over ranks of chunk r.
+  Pending reduce_scatter_sum_async(at::Tensor& output, at::Tensor& input, const std::string& what);
+  // `output` becomes every rank's `input`, in rank order.
+  Pending all_gather_async(at::Tensor& output, at::Tensor& input, const std::string& what);
   void all_reduce_sum(at::Tensor& tensor, const std::string& what);
   void all_reduce_max(at::Tensor& tensor, const std::string& what);
   void broadcast(std::vector<at::Tensor>& tensors, int root, const std::string& what);

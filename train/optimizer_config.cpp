@@ -82,6 +82,10 @@ const ConfigSchema<OptimizerConfig>& OptimizerConfig::schema() {
         .integer("min_8bit_size", &OptimizerConfig::min_8bit_size, 0, std::numeric_limits<int64_t>::max(),
                  "tensors with fewer elements keep fp32 state (8-bit optimizers)")
         .when(takes_min_8bit_size)
+        .flag("shard_state", &OptimizerConfig::shard_state,
+              "data-parallel runs: each rank keeps the state of its 1/N of the parameters, split at block "
+              "boundaries (ZeRO stage 1; [distributed.md](distributed.md))")
+        .when(takes_min_8bit_size)
         .label([](const OptimizerConfig& c) { return std::string("optimizer '") + to_string(c.name) + "'"; })
         .check([](const SectionNode& s, OptimizerConfig& c) {
           // AdamW's usual default is decoupled decay 0.01; the others default to none.

@@ -31,6 +31,7 @@ struct OptimizerConfig {
   double weight_decay = 1e-2;  // when not given: 1e-2 for adamw8bit/adamw, 0 for the others
   double momentum = 0.9;        // sgd8bit, sgd
   int64_t min_8bit_size = 4096;  // 8-bit optimizers
+  bool shard_state = false;      // 8-bit optimizers, data-parallel runs: each rank keeps 1/N of the state (ZeRO-1)
   bool operator==(const OptimizerConfig&) const = default;
 
   // Throws ConfigError ("file:line: optimizer.key: ...") naming the bad key or value.

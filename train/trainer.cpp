@@ -4,6 +4,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/cuda.h>
 #include <torch/nn/utils/clip_grad.h>
+#include <torch/serialize/archive.h>
 
 #include <chrono>
 #include <cmath>
@@ -18,7 +19,8 @@
 #include "train/autocast_scope.h"
 #include "train/distillation.h"
 #include "train/distributed_group.h"
-#include "train/gradient_all_reducer.h"
+#include "train/gradient_reducer.h"
+#include "train/optimizer_shards.h"
 #include "train/lr_schedule.h"
 #include "train/make_optimizer.h"
 #include "train/sampling.h"
@@ -88,10 +90,21 @@ Trainer::Trainer(TrainConfig config, const Checkpoint* resume, std::ostream* log
   else model_ = LlamaModel(config_.model, config_.quantization.recipe());
   model_->to(device_);
   if (config_.distillation.enabled()) build_teacher();
+  if (resume) resume->load_model(*model_, /*include_quantizer_state=*/true);
+  if (group_) {  // every rank starts from rank 0's weights (and quantizer state)
+    std::vector<at::Tensor> parameters = model_->parameters();
+    {
+      at::NoGradGuard no_grad;
+      group_->broadcast(parameters, 0, "the broadcast of rank 0's weights");
+    }
+    sharded_ = config_.optimizer.shard_state && world_size() > 1;
+    gradient_reducer_ = std::make_unique<GradientReducer>(
+        parameters, *group_, static_cast<int64_t>(config_.distributed.bucket_mb * 1024 * 1024),
+        sharded_ ? GradientReducer::Mode::kReduceScatter : GradientReducer::Mode::kAllReduce);
+  }
   build_optimizer();
   if (resume) {
-    resume->load_model(*model_, /*include_quantizer_state=*/true);
-    resume->load_optimizer(*optimizer_, device_);
+    load_optimizer_state(*resume);
     state_ = resume->trainer_state();
     try {
       data_generator_.set_state(state_.rng_state);
@@ -101,15 +114,29 @@ Trainer::Trainer(TrainConfig config, const Checkpoint* resume, std::ostream* log
     }
     if (log_) *log_ << "resumed from " << resume->dir() << " at step " << state_.step << std::endl;
   }
-  if (group_) {  // every rank starts from rank 0's weights (and quantizer state)
-    std::vector<at::Tensor> parameters = model_->parameters();
-    {
-      at::NoGradGuard no_grad;
-      group_->broadcast(parameters, 0, "the broadcast of rank 0's weights");
-    }
-    gradient_reducer_ = std::make_unique<GradientAllReducer>(
-        parameters, *group_, static_cast<int64_t>(config_.distributed.bucket_mb * 1024 * 1024));
+}
+
+void Trainer::zero_gradients() {
+  if (!sharded_) {
+    optimizer_->zero_grad();
+    return;
   }
+  // The optimizer's pieces have gradients that are views of the reduction buffer: dropped, not
+  // zeroed in place; the parameters' own gradients are dropped too.
+  for (auto& range : shard_ranges_) range.values.mutable_grad() = at::Tensor();
+  model_->zero_grad();
+}
+
+double Trainer::clip_sharded_gradients(double max_norm) {
+  // The global norm from each rank's share, then clip_grad_norm_'s rule on the own pieces.
+  at::Tensor squared = at::full({1}, gradient_reducer_->own_squared_gradient_norm(), at::kDouble);
+  group_->all_reduce_sum(squared, "the gradient-norm all-reduce");
+  const double norm = std::sqrt(squared.item<double>());
+  if (max_norm > 0 && std::isfinite(norm)) {
+    const double coefficient = max_norm / (norm + 1e-6);
+    if (coefficient < 1.0) gradient_reducer_->scale_own_gradients(coefficient);
+  }
+  return norm;
 }
 
 bool Trainer::is_main() const { return !group_ || group_->is_main(); }
@@ -190,7 +217,63 @@ void Trainer::build_optimizer() {
   std::vector<at::Tensor> decay, no_decay;
   for (const auto& p : model_->named_parameters())
     (uses_weight_decay(p.key(), p.value()) ? decay : no_decay).push_back(p.value());
-  optimizer_ = make_optimizer(config_.optimizer, decay, no_decay);
+  if (!sharded_) {
+    optimizer_ = make_optimizer(config_.optimizer, decay, no_decay);
+    return;
+  }
+  // ZeRO-1: this rank's pieces only. Each keeps its whole parameter's weight decay and its
+  // 8-bit-or-fp32 choice (min_8bit_size applies to the whole parameter), so the pieces' states are
+  // exactly the unsharded optimizer's.
+  const auto named = model_->named_parameters();
+  std::vector<ParameterGroup> groups(4);  // decay x {8-bit, fp32}, no decay x {8-bit, fp32}
+  for (int g = 0; g < 4; ++g) {
+    groups[g].weight_decay = g < 2;
+    groups[g].min_8bit_size = g % 2 == 0 ? 0 : std::numeric_limits<int64_t>::max();
+  }
+  for (const auto& piece : gradient_reducer_->own_pieces()) {
+    const std::string& name = named[piece.parameter].key();
+    const at::Tensor& parameter = named[piece.parameter].value();
+    const bool decays = uses_weight_decay(name, parameter);
+    const bool eight_bit = parameter.numel() >= config_.optimizer.min_8bit_size;
+    groups[(decays ? 0 : 2) + (eight_bit ? 0 : 1)].parameters.push_back(piece.values);
+    shard_ranges_.push_back({name, piece.offset, piece.values});
+  }
+  std::erase_if(groups, [](const ParameterGroup& g) { return g.parameters.empty(); });
+  optimizer_ = make_optimizer(config_.optimizer, std::move(groups));
+}
+
+std::vector<StateRange> Trainer::whole_parameter_ranges() const {
+  std::vector<StateRange> ranges;
+  for (const auto& p : model_->named_parameters()) ranges.push_back({p.key(), 0, p.value()});
+  return ranges;
+}
+
+void Trainer::load_optimizer_state(const Checkpoint& checkpoint) {
+  std::vector<std::string> shards;
+  for (const auto& name : checkpoint.file_names())
+    if (is_optimizer_shard_file(name)) shards.push_back(name);
+  if (!sharded_ && shards.empty()) {
+    checkpoint.load_optimizer(*optimizer_, device_);
+    return;
+  }
+  auto* blockwise = dynamic_cast<Blockwise8bitOptimizer*>(optimizer_.get());
+  if (!blockwise)
+    throw CheckpointError("checkpoint " + checkpoint.dir() + " holds a sharded 8-bit optimizer state; resume with "
+                          "the 8-bit optimizer it was trained with (optimizer.name)");
+  std::vector<SavedRange> saved;
+  if (shards.empty()) {  // an unsharded checkpoint, resumed sharded: read it whole, then cut
+    std::vector<at::Tensor> decay, no_decay;
+    for (const auto& p : model_->named_parameters())
+      (uses_weight_decay(p.key(), p.value()) ? decay : no_decay).push_back(p.value());
+    const auto whole = make_optimizer(config_.optimizer, decay, no_decay);
+    checkpoint.load_optimizer(*whole, device_);
+    saved = whole_parameter_states(dynamic_cast<const Blockwise8bitOptimizer&>(*whole), whole_parameter_ranges());
+  }
+  for (const auto& shard : shards)
+    checkpoint.read_archive_file(shard, [&](torch::serialize::InputArchive& archive) {
+      for (auto& range : read_range_states(archive, checkpoint.dir() + "/" + shard)) saved.push_back(std::move(range));
+    });
+  restore_range_states(*blockwise, sharded_ ? shard_ranges_ : whole_parameter_ranges(), saved);
 }
 
 at::Tensor Trainer::loss_of(const at::Tensor& inputs, const at::Tensor& targets) {
@@ -250,8 +333,19 @@ std::string Trainer::save_checkpoint(const std::string& name) {
                                " (the run diverged; lower optimizer.lr; the checkpoints written so far are intact)");
   state_.rng_state = data_generator_.get_state();
   const std::string dir = config_.output_dir + "/checkpoints/" + name;
-  // Weights, optimizer state and data RNG are the same on every rank: rank 0 writes them.
-  if (is_main()) write_checkpoint(dir, *model_, optimizer_.get(), state_, config_.to_yaml());
+  if (sharded_) {  // every rank writes its optimizer shard into the checkpoint; rank 0 the rest
+    if (is_main()) begin_checkpoint(dir);
+    group_->barrier("the start of checkpoint " + name);
+    torch::serialize::OutputArchive archive;
+    save_range_states(archive, dynamic_cast<const Blockwise8bitOptimizer&>(*optimizer_), shard_ranges_);
+    write_checkpoint_part(dir, optimizer_shard_file(group_->rank(), group_->world_size()), archive);
+    group_->barrier("the optimizer shards of checkpoint " + name);
+    std::vector<std::string> parts;
+    for (int r = 0; r < group_->world_size(); ++r) parts.push_back(optimizer_shard_file(r, group_->world_size()));
+    if (is_main()) write_checkpoint(dir, *model_, nullptr, state_, config_.to_yaml(), parts);
+  } else if (is_main()) {  // weights, optimizer state and data RNG are the same on every rank
+    write_checkpoint(dir, *model_, optimizer_.get(), state_, config_.to_yaml());
+  }
   if (group_) group_->barrier("rank 0's write of checkpoint " + name);
   return dir;
 }
@@ -265,7 +359,7 @@ StepMetrics Trainer::train_step() {
   if (config_.quantization.warmup_steps > 0) set_warmup_lambda(*model_, m.lambda);
 
   model_->train();
-  optimizer_->zero_grad();
+  zero_gradients();
   for (int64_t micro = 0; micro < t.grad_accum; ++micro) {
     auto [inputs, targets] = dataset_->sample_train(t.batch_size, t.seq_len, data_generator_,
                                                     group_ ? group_->rank() : 0, world_size());
@@ -285,14 +379,16 @@ StepMetrics Trainer::train_step() {
     group_->all_reduce_sum(loss, "the loss all-reduce");
     m.loss = loss.item<double>() / static_cast<double>(world_size());
   }
-  m.grad_norm = torch::nn::utils::clip_grad_norm_(model_->parameters(), t.grad_clip > 0 ? t.grad_clip : INFINITY);
+  m.grad_norm = sharded_ ? clip_sharded_gradients(t.grad_clip)
+                         : torch::nn::utils::clip_grad_norm_(model_->parameters(), t.grad_clip > 0 ? t.grad_clip : INFINITY);
   if (std::isfinite(m.loss) && std::isfinite(m.grad_norm)) {
     nonfinite_in_a_row_ = 0;
     optimizer_->step();
+    if (sharded_) gradient_reducer_->all_gather_parameters();  // every rank's stepped pieces, everywhere
   } else {  // as AMP's GradScaler: no update, weights and optimizer state stay as they were
     ++nonfinite_in_a_row_;
     m.skipped = true;
-    optimizer_->zero_grad();
+    zero_gradients();
     if (t.on_nonfinite == OnNonFinite::kStop || nonfinite_in_a_row_ >= t.max_nonfinite_steps)
       throw std::runtime_error(
           "training diverged at step " + std::to_string(state_.step + 1) + " (loss " + std::to_string(m.loss) +

@@ -18,6 +18,7 @@
 #include "common/tokenizer.h"
 #include "models/llama_model.h"
 #include "train/checkpoint.h"
+#include "train/optimizer_shards.h"
 #include "train/progress.h"
 #include "train/token_dataset.h"
 #include "train/train_config.h"
@@ -25,7 +26,7 @@
 namespace ternary {
 
 class DistributedGroup;
-class GradientAllReducer;
+class GradientReducer;
 
 struct TrainResult {
   int64_t step = 0;                 // optimizer steps done in total
@@ -66,7 +67,7 @@ class Trainer {
   int64_t step() const { return state_.step; }
   // The rank that logs and writes files: rank 0, or the only process.
   bool is_main() const;
-  const GradientAllReducer* gradient_reducer() const { return gradient_reducer_.get(); }
+  const GradientReducer* gradient_reducer() const { return gradient_reducer_.get(); }
 
  private:
   void prepare_data();
@@ -78,6 +79,10 @@ class Trainer {
   std::string save_checkpoint(const std::string& name);
   int64_t world_size() const;
   bool any_rank_requests_stop(bool local_request);
+  void zero_gradients();
+  double clip_sharded_gradients(double max_norm);  // returns the global gradient norm
+  void load_optimizer_state(const Checkpoint& checkpoint);
+  std::vector<StateRange> whole_parameter_ranges() const;
 
   TrainConfig config_;
   std::ostream* log_;
@@ -92,7 +97,9 @@ class Trainer {
   TrainerState state_;
   int64_t nonfinite_in_a_row_ = 0;  // consecutive skipped steps (training.on_nonfinite)
   DistributedGroup* group_ = nullptr;
-  std::unique_ptr<GradientAllReducer> gradient_reducer_;
+  std::unique_ptr<GradientReducer> gradient_reducer_;
+  bool sharded_ = false;                  // optimizer.shard_state in a run of 2+ ranks: ZeRO-1
+  std::vector<StateRange> shard_ranges_;  // sharded: the pieces this rank's optimizer steps
 };
 
 }  // namespace ternary
