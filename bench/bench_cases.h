@@ -19,7 +19,7 @@ int run_checkpoint(const Options& options);
 int run_ddp(const Options& options);
 // One rank of the ddp suite (ternary-bench re-run by the launcher); rank 0 writes its figures to
 // `result_path`.
-int run_ddp_rank(const std::string& result_path, const Options& options);
+int run_ddp_rank(const std::string& result_path, bool shard_state, const Options& options);
 int run_cuda(const Options& options);  // bench/cuda_bench.cpp, CUDA builds only
 
 }  // namespace ternary::bench

@@ -15,6 +15,7 @@
 int main(int argc, char** argv) try {
   ternary::bench::Options options;
   std::string suite = "all", result_path;
+  bool shard_state = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--repeats" && i + 1 < argc) {
@@ -23,6 +24,8 @@ int main(int argc, char** argv) try {
       options.threads = std::stoi(argv[++i]);
     } else if (arg == "--result" && i + 1 < argc) {  // ddp-rank only: where rank 0 writes its figures
       result_path = argv[++i];
+    } else if (arg == "--shard-state") {  // ddp-rank only
+      shard_state = true;
     } else if (arg == "--help" || arg == "-h") {
       std::puts("usage: ternary-bench [quantlinear|optim|train|gemv|run|checkpoint|ddp|cuda|all] [--repeats N] [--threads N]");
       return 0;
@@ -41,7 +44,7 @@ int main(int argc, char** argv) try {
     throw std::invalid_argument("suite 'cuda': this build has no CUDA kernels; rebuild with -DTERNARY_ENABLE_CUDA=ON "
                                 "(scripts/build_gpu.sh)");
 #endif
-  if (suite == "ddp-rank") return ternary::bench::run_ddp_rank(result_path, options);
+  if (suite == "ddp-rank") return ternary::bench::run_ddp_rank(result_path, shard_state, options);
   int rc = 0;
   if (suite == "quantlinear" || suite == "all") rc |= ternary::bench::run_quantlinear(options);
   if (suite == "optim" || suite == "all") rc |= ternary::bench::run_optim(options);

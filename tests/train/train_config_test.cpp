@@ -51,7 +51,8 @@ quantization:
     - {match: lm_head, preset: none}
     - {match: '*', preset: twn}
   warmup_steps: 50
-optimizer: {name: adam8bit, lr: 3.0e-4, betas: [0.8, 0.95], eps: 1.0e-6, weight_decay: 0.05, min_8bit_size: 1024}
+optimizer: {name: adam8bit, lr: 3.0e-4, betas: [0.8, 0.95], eps: 1.0e-6, weight_decay: 0.05, min_8bit_size: 1024,
+            shard_state: true}
 schedule: {warmup_steps: 7, decay_steps: 900, min_lr_ratio: 0.25}
 training: {steps: 1000, batch_size: 3, seq_len: 40, grad_accum: 2, grad_clip: 0.5, autocast: bf16, on_nonfinite: stop,
            max_nonfinite_steps: 4, tensorboard: true}
@@ -61,6 +62,7 @@ data: {text_files: [a.txt, b.txt], tokenized: t.bin, tokenizer: sentencepiece, t
        cache: c.bin, val_fraction: 0.2}
 init: {from: checkpoint, path: some/dir}
 distillation: {teacher: t/dir, teacher_from: hf, weight: 0.3, temperature: 3.0}
+distributed: {timeout_seconds: 30, bucket_mb: 4}
 seed: 7
 threads: 1
 device: cuda
@@ -81,6 +83,7 @@ TEST(TrainConfig, DumpParsesBackToTheSameValues) {
   EXPECT_NE(c.data, defaults.data);
   EXPECT_NE(c.init, defaults.init);
   EXPECT_NE(c.distillation, defaults.distillation);
+  EXPECT_NE(c.distributed, defaults.distributed);
   const TrainConfig again = TrainConfig::parse(c.to_yaml(), "dumped.yaml");
   EXPECT_TRUE(again == c) << c.to_yaml() << "\n---\n" << again.to_yaml();  // every field, by value
   EXPECT_EQ(again.eval.sample_prompt, "\nKING:");
