@@ -80,7 +80,7 @@ DistributedGroup::DistributedGroup(std::unique_ptr<Impl> impl, int rank, int wor
 DistributedGroup::~DistributedGroup() = default;
 
 std::unique_ptr<DistributedGroup> DistributedGroup::connect(const LaunchEnvironment& environment,
-                                                            std::chrono::seconds timeout) {
+                                                            std::chrono::seconds timeout, const std::string& job) {
   const std::string where = "MASTER_ADDR=" + environment.master_addr +
                             " MASTER_PORT=" + std::to_string(environment.master_port);
   auto impl = std::make_unique<Impl>();
@@ -103,19 +103,26 @@ std::unique_ptr<DistributedGroup> DistributedGroup::connect(const LaunchEnvironm
                            " within " + std::to_string(timeout.count()) + " s (" + reason_of(e) +
                            "): is rank 0 running, and is MASTER_ADDR its address?");
   }
-  // Every rank must agree on WORLD_SIZE: rank 0 publishes its own, the others compare, and rank 0
-  // waits for all of them to check in.
-  const std::string key = "ternary/world_size";
+  // Every rank must agree on WORLD_SIZE and the job: rank 0 publishes its own, the others compare,
+  // and rank 0 waits for all of them to check in.
   try {
     if (environment.rank == 0) {
-      impl->store->set(key, c10::str(environment.world_size));
+      impl->store->set("ternary/world_size", c10::str(environment.world_size));
+      impl->store->set("ternary/job", job);
     } else {
-      const std::vector<uint8_t> value = impl->store->get(key);
-      const std::string rank0_world(value.begin(), value.end());
+      auto get = [&](const std::string& key) {
+        const std::vector<uint8_t> value = impl->store->get(key);
+        return std::string(value.begin(), value.end());
+      };
+      const std::string rank0_world = get("ternary/world_size");
       if (rank0_world != std::to_string(environment.world_size))
         throw DistributedError("WORLD_SIZE=" + std::to_string(environment.world_size) + " on rank " +
                                std::to_string(environment.rank) + " but WORLD_SIZE=" + rank0_world +
                                " on rank 0; give every rank the same WORLD_SIZE");
+      if (get("ternary/job") != job)
+        throw DistributedError("rank " + std::to_string(environment.rank) + " runs another config than rank 0 at " +
+                               where + " (or another job uses that port); start every rank with the same config "
+                               "and --set overrides (paths and threads may differ)");
     }
     impl->store->add("ternary/joined", 1);
     const auto deadline = std::chrono::steady_clock::now() + timeout;

@@ -31,8 +31,11 @@ class DistributedGroup {
 
   // Joins the rendezvous and connects every rank. Errors name the variable to fix: MASTER_PORT
   // in use, MASTER_ADDR unreachable, WORLD_SIZE differing between ranks, ranks missing after
-  // `timeout`.
-  static std::unique_ptr<DistributedGroup> connect(const LaunchEnvironment& environment, std::chrono::seconds timeout);
+  // `timeout`. `job` identifies what the ranks run together (ternary-train: its config without
+  // paths); a rank whose `job` differs from rank 0's is refused, so ranks started with other
+  // configs, or another job's ranks on the same port, never train together.
+  static std::unique_ptr<DistributedGroup> connect(const LaunchEnvironment& environment, std::chrono::seconds timeout,
+                                                   const std::string& job = "");
   ~DistributedGroup();
 
   int rank() const { return rank_; }

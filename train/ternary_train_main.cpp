@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "common/cli.h"
+#include "common/fnv1a.h"
 #include "train/distributed_group.h"
 #include "train/rank_launcher.h"
 #include "train/trainer.h"
@@ -37,6 +38,21 @@ std::vector<std::string> rank_arguments(int argc, char** argv) {
     else if (a.rfind("--nproc=", 0) != 0) arguments.push_back(a);
   }
   return arguments;
+}
+
+// What every rank must share: the config without the paths and thread count a node may set for
+// itself (output_dir, data files, init / teacher paths), hashed.
+std::string job_fingerprint(ternary::TrainConfig config) {
+  config.output_dir.clear();
+  config.threads = 0;
+  config.data.text_files.clear();
+  config.data.tokenized.clear();
+  config.data.tokenizer_model.clear();
+  config.data.cache.clear();
+  config.init.path.clear();
+  config.distillation.teacher.clear();
+  const std::string yaml = config.to_yaml();
+  return ternary::fnv1a_hex(yaml.data(), yaml.size());
 }
 
 int train(const std::string& config_path, const std::vector<std::string>& overrides, const std::string& resume,
@@ -65,7 +81,7 @@ int train(const std::string& config_path, const std::vector<std::string>& overri
     if (config.threads == 0)
       at::set_num_threads(std::max(1, static_cast<int>(std::thread::hardware_concurrency()) /
                                           environment.local_world_size));
-    group = DistributedGroup::connect(environment, timeout);
+    group = DistributedGroup::connect(environment, timeout, job_fingerprint(config));
   }
   Trainer trainer(std::move(config), checkpoint.get(), environment.rank == 0 ? &std::cerr : nullptr, group.get());
   const TrainResult result = trainer.run(&g_stop_requested);

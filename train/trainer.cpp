@@ -103,6 +103,11 @@ Trainer::Trainer(TrainConfig config, const Checkpoint* resume, std::ostream* log
         sharded_ ? GradientReducer::Mode::kReduceScatter : GradientReducer::Mode::kAllReduce);
   }
   build_optimizer();
+  if (group_ && log_)
+    *log_ << "data parallel: " << world_size() << " ranks, global batch " << config_.training.batch_size << " x "
+          << world_size() << " x " << config_.training.grad_accum << " sequences, "
+          << gradient_reducer_->bucket_count() << " gradient buckets, optimizer state "
+          << (sharded_ ? "sharded" : "replicated") << std::endl;
   if (resume) {
     load_optimizer_state(*resume);
     state_ = resume->trainer_state();
@@ -132,7 +137,7 @@ double Trainer::clip_sharded_gradients(double max_norm) {
   at::Tensor squared = at::full({1}, gradient_reducer_->own_squared_gradient_norm(), at::kDouble);
   group_->all_reduce_sum(squared, "the gradient-norm all-reduce");
   const double norm = std::sqrt(squared.item<double>());
-  if (max_norm > 0 && std::isfinite(norm)) {
+  if (std::isfinite(norm)) {
     const double coefficient = max_norm / (norm + 1e-6);
     if (coefficient < 1.0) gradient_reducer_->scale_own_gradients(coefficient);
   }
@@ -213,12 +218,16 @@ void Trainer::build_teacher() {
   for (auto& p : teacher_->parameters()) p.requires_grad_(false);
 }
 
-void Trainer::build_optimizer() {
+std::unique_ptr<torch::optim::Optimizer> Trainer::make_whole_optimizer() const {
   std::vector<at::Tensor> decay, no_decay;
   for (const auto& p : model_->named_parameters())
     (uses_weight_decay(p.key(), p.value()) ? decay : no_decay).push_back(p.value());
+  return make_optimizer(config_.optimizer, decay, no_decay);
+}
+
+void Trainer::build_optimizer() {
   if (!sharded_) {
-    optimizer_ = make_optimizer(config_.optimizer, decay, no_decay);
+    optimizer_ = make_whole_optimizer();
     return;
   }
   // ZeRO-1: this rank's pieces only. Each keeps its whole parameter's weight decay and its
@@ -262,10 +271,7 @@ void Trainer::load_optimizer_state(const Checkpoint& checkpoint) {
                           "the 8-bit optimizer it was trained with (optimizer.name)");
   std::vector<SavedRange> saved;
   if (shards.empty()) {  // an unsharded checkpoint, resumed sharded: read it whole, then cut
-    std::vector<at::Tensor> decay, no_decay;
-    for (const auto& p : model_->named_parameters())
-      (uses_weight_decay(p.key(), p.value()) ? decay : no_decay).push_back(p.value());
-    const auto whole = make_optimizer(config_.optimizer, decay, no_decay);
+    const auto whole = make_whole_optimizer();
     checkpoint.load_optimizer(*whole, device_);
     saved = whole_parameter_states(dynamic_cast<const Blockwise8bitOptimizer&>(*whole), whole_parameter_ranges());
   }
@@ -379,8 +385,9 @@ StepMetrics Trainer::train_step() {
     group_->all_reduce_sum(loss, "the loss all-reduce");
     m.loss = loss.item<double>() / static_cast<double>(world_size());
   }
-  m.grad_norm = sharded_ ? clip_sharded_gradients(t.grad_clip)
-                         : torch::nn::utils::clip_grad_norm_(model_->parameters(), t.grad_clip > 0 ? t.grad_clip : INFINITY);
+  const double max_norm = t.grad_clip > 0 ? t.grad_clip : INFINITY;
+  m.grad_norm = sharded_ ? clip_sharded_gradients(max_norm)
+                         : torch::nn::utils::clip_grad_norm_(model_->parameters(), max_norm);
   if (std::isfinite(m.loss) && std::isfinite(m.grad_norm)) {
     nonfinite_in_a_row_ = 0;
     optimizer_->step();
@@ -442,8 +449,9 @@ TrainResult Trainer::run(const std::atomic<bool>* stop_requested) {
     }
     if (stop && !last) {
       result.interrupted = true;
-      if (progress) progress->message("stopped at step " + std::to_string(state_.step) + "; checkpoint " + result.checkpoint +
-                       " (continue with --resume " + config_.output_dir + ")");
+      if (progress)
+        progress->message("stopped at step " + std::to_string(state_.step) + "; checkpoint " + result.checkpoint +
+                          " (continue with --resume " + config_.output_dir + ")");
       break;
     }
   }

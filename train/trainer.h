@@ -74,6 +74,7 @@ class Trainer {
   void build_model();
   void build_teacher();
   void build_optimizer();
+  std::unique_ptr<torch::optim::Optimizer> make_whole_optimizer() const;  // over the whole parameters
   at::Tensor loss_of(const at::Tensor& inputs, const at::Tensor& targets);
   std::string sample_text();
   std::string save_checkpoint(const std::string& name);

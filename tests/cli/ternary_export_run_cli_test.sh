@@ -5,7 +5,7 @@
 set -euo pipefail
 bin="$1"; src="$2"; work="$3"
 rm -rf "$work"; mkdir -p "$work"; cd "$work"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$src/tests/cli/common.sh"
 
 "$bin/ternary-train" --config "$src/configs/llama_qat.yaml" --set output_dir=run --set training.steps=3 \
   --set data.text_files="[$src/data/tinyshakespeare.txt]" --set model.n_layers=1 --set eval.sample_tokens=0 \

@@ -5,7 +5,7 @@
 set -euo pipefail
 train="$1"; src="$2"; work="$3"
 rm -rf "$work"; mkdir -p "$work"; cd "$work"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$src/tests/cli/common.sh"
 
 "$train" --help | grep -q -- "--dump-config" || fail "--help lists the options"
 "$train" --version | grep -Eq '^ternary-train [0-9]+\.[0-9]+\.[0-9]+$' || fail "--version"
@@ -38,10 +38,7 @@ small=(--config "$src/configs/llama_qat.yaml" --set output_dir=run --set trainin
        --set model.dim=32 --set model.ffn_dim=64 --set model.n_layers=1)
 "$train" "${small[@]}" > train.log 2>&1 &
 pid=$!
-for _ in $(seq 1 600); do
-  [ -s run/metrics.jsonl ] && [ "$(wc -l < run/metrics.jsonl)" -ge 3 ] && break
-  sleep 0.1
-done
+wait_for_records run 3
 kill -INT "$pid"
 set +e; wait "$pid"; rc=$?; set -e
 [ "$rc" = 130 ] || fail "Ctrl-C exits 130, got $rc: $(tail -3 train.log)"

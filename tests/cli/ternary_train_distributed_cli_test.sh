@@ -2,13 +2,13 @@
 # Multi-process ternary-train as a user meets it, on loopback only: --nproc with one log and one
 # metrics.jsonl; Ctrl-C stopping every rank at one step with one checkpoint (exit 130) and --resume;
 # kill -9 of a rank ending the others with one clear line and no half-written checkpoint; and
-# each rendezvous mistake (port in use, unreachable MASTER_ADDR:PORT, WORLD_SIZE differing,
-# RANK out of range, --nproc under torchrun) as one line naming the variable, exit 1.
+# each rendezvous mistake (port in use, unreachable MASTER_ADDR:PORT, WORLD_SIZE or the config
+# differing, RANK out of range, --nproc under torchrun) as one line naming the variable, exit 1.
 # Usage: ternary_train_distributed_cli_test.sh BUILD/bin/ternary-train SOURCE_DIR WORK_DIR
 set -euo pipefail
 train="$1"; src="$2"; work="$3"
 rm -rf "$work"; mkdir -p "$work"; cd "$work"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$src/tests/cli/common.sh"
 export OMP_WAIT_POLICY=PASSIVE
 unset RANK WORLD_SIZE LOCAL_RANK LOCAL_WORLD_SIZE MASTER_ADDR MASTER_PORT
 
@@ -16,7 +16,16 @@ small=(--config "$src/configs/llama_qat.yaml" --set data.text_files="[$src/data/
        --set data.cache="$work/tokens.bin" --set eval.every=0 --set eval.sample_tokens=0 --set eval.batches=2
        --set model.dim=32 --set model.ffn_dim=64 --set model.n_layers=1 --set training.batch_size=4
        --set distributed.timeout_seconds=30)
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# A free port below the kernel's ephemeral range, so it never meets one that --nproc (run by other
+# tests at the same time) takes from the kernel.
+port() {
+  python3 -c 'import random, socket
+while True:
+    p = random.randint(20000, 30000); s = socket.socket()
+    try: s.bind(("127.0.0.1", p)); break
+    except OSError: s.close()
+print(p)'
+}
 
 # --nproc 2: rank 0 alone prints and writes; every step once in metrics.jsonl.
 "$train" "${small[@]}" --set output_dir=run --set training.steps=30 --nproc 2 > nproc.log 2>&1 \
@@ -28,10 +37,7 @@ port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0));
 # Ctrl-C to the launcher: all ranks stop at the same step, one checkpoint, exit 130; --resume finishes.
 "$train" "${small[@]}" --set output_dir=stop --set training.steps=100000 --nproc 2 > stop.log 2>&1 &
 pid=$!
-for _ in $(seq 1 600); do
-  [ -s stop/metrics.jsonl ] && [ "$(wc -l < stop/metrics.jsonl)" -ge 3 ] && break
-  sleep 0.1
-done
+wait_for_records stop 3
 kill -INT "$pid"
 set +e; wait "$pid"; rc=$?; set -e
 [ "$rc" = 130 ] || fail "Ctrl-C on --nproc exits 130, got $rc: $(tail -3 stop.log)"
@@ -50,10 +56,7 @@ for r in 0 1; do
     > "killed$r.log" 2>&1 &
   eval "pid$r=$!"
 done
-for _ in $(seq 1 600); do
-  [ -s killed/metrics.jsonl ] && [ "$(wc -l < killed/metrics.jsonl)" -ge 25 ] && break
-  sleep 0.1
-done
+wait_for_records killed 25
 kill -9 "$pid1"
 start=$(date +%s)
 set +e; wait "$pid0"; rc=$?; set -e
@@ -87,13 +90,18 @@ expect_error lonely.log "rank 1 could not reach the rendezvous at MASTER_ADDR=12
 
 p=$(port)
 RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$p "$train" "${small[@]}" --set output_dir=mismatch \
-  --set distributed.timeout_seconds=3 2> mismatch0.log &
+  --set distributed.timeout_seconds=10 2> mismatch0.log &
 pid0=$!
 set +e; RANK=1 WORLD_SIZE=3 MASTER_ADDR=127.0.0.1 MASTER_PORT=$p "$train" "${small[@]}" --set output_dir=mismatch \
-  --set distributed.timeout_seconds=3 2> mismatch1.log; rc=$?; wait "$pid0"; rc0=$?; set -e
-[ "$rc" = 1 ] && [ "$rc0" = 1 ] || fail "WORLD_SIZE mismatch exits 1 on both ranks, got $rc0 and $rc"
+  --set distributed.timeout_seconds=10 2> mismatch1.log; rc=$?
+# Another config on rank 1 (or another job on the port): refused, not trained together.
+RANK=1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$p "$train" "${small[@]}" --set output_dir=mismatch \
+  --set distributed.timeout_seconds=10 --set model.dim=64 2> other_config.log; rc_config=$?
+wait "$pid0"; rc0=$?; set -e
+[ "$rc" = 1 ] && [ "$rc_config" = 1 ] && [ "$rc0" = 1 ] || fail "mismatches exit 1, got $rc0, $rc and $rc_config"
 expect_error mismatch1.log "WORLD_SIZE=3 on rank 1 but WORLD_SIZE=2 on rank 0"
-expect_error mismatch0.log "rank 0 waited 3 s for WORLD_SIZE=2 ranks to join"
+expect_error other_config.log "rank 1 runs another config than rank 0 at MASTER_ADDR=127.0.0.1 MASTER_PORT=$p"
+expect_error mismatch0.log "rank 0 waited 10 s for WORLD_SIZE=2 ranks to join"
 
 set +e; RANK=2 WORLD_SIZE=2 "$train" "${small[@]}" 2> range.log; rc=$?; set -e
 [ "$rc" = 1 ] || fail "RANK out of range exits 1"

@@ -74,7 +74,11 @@ TEST(OptimizerConfig, ErrorsNameFileLineAndKey) {
             0u);
   EXPECT_EQ(error_of("name: lion8bit\neps: 1.0e-8\n"),
             "config.yaml:2: unknown key 'eps' in optimizer 'lion8bit' (expected one of: name, lr, betas, "
-            "weight_decay, min_8bit_size)");
+            "weight_decay, min_8bit_size, shard_state)");
+  // Only the 8-bit optimizers shard their state.
+  EXPECT_EQ(error_of("name: adamw\nshard_state: true\n"),
+            "config.yaml:2: unknown key 'shard_state' in optimizer 'adamw' (expected one of: name, lr, betas, eps, "
+            "weight_decay)");
   EXPECT_EQ(error_of("lr: fast\n"), "config.yaml:1: 'lr' must be a number, got 'fast'");
   EXPECT_EQ(error_of("lr: -1\n"), "config.yaml:1: optimizer.lr: must be >= 0, got -1");
   EXPECT_EQ(error_of("betas: [0.9]\n"), "config.yaml:1: optimizer.betas: must be a list of two numbers, e.g. [0.9, 0.95]");

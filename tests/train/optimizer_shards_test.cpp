@@ -38,6 +38,18 @@ void step_with(torch::optim::Optimizer& optimizer, const std::vector<StateRange>
   optimizer.step();
 }
 
+// The ranges' states as a shard file holds them, read back.
+std::vector<SavedRange> saved_and_read_back(const Blockwise8bitOptimizer& optimizer,
+                                            const std::vector<StateRange>& ranges) {
+  torch::serialize::OutputArchive archive;
+  save_range_states(archive, optimizer, ranges);
+  std::stringstream bytes;
+  archive.save_to(bytes);
+  torch::serialize::InputArchive in;
+  in.load_from(bytes);
+  return read_range_states(in, "test");
+}
+
 TEST(OptimizerShards, SteppingBlockAlignedPiecesIsSteppingTheWholeParameter) {
   at::manual_seed(3);
   const at::Tensor start = at::randn({kNumel});
@@ -57,13 +69,7 @@ TEST(OptimizerShards, SteppingBlockAlignedPiecesIsSteppingTheWholeParameter) {
   ASSERT_EQ(joined.size(), 1u);
   at::Tensor rebuilt = start.clone();
   AdamW8bit c = whole_optimizer(rebuilt);
-  torch::serialize::OutputArchive archive;
-  save_range_states(archive, b, ranges);
-  std::stringstream bytes;
-  archive.save_to(bytes);
-  torch::serialize::InputArchive in;
-  in.load_from(bytes);
-  restore_range_states(c, {{"w", 0, rebuilt}}, read_range_states(in, "test"));
+  restore_range_states(c, {{"w", 0, rebuilt}}, saved_and_read_back(b, ranges));
   const auto& restored = static_cast<const Blockwise8bitParamState&>(*c.state().begin()->second);
   EXPECT_TRUE(at::equal(restored.state1(), joined[0].state.state1()));
   EXPECT_TRUE(at::equal(restored.absmax1(), joined[0].state.absmax1()));
@@ -85,13 +91,7 @@ TEST(OptimizerShards, SavedPiecesAreCutAgainForAnotherSplit) {
     whole.mutable_grad() = grad.clone();
     reference.step();
   }
-  torch::serialize::OutputArchive archive;
-  save_range_states(archive, a, halves);
-  std::stringstream bytes;
-  archive.save_to(bytes);
-  torch::serialize::InputArchive in;
-  in.load_from(bytes);
-  const auto saved = read_range_states(in, "test");
+  const auto saved = saved_and_read_back(a, halves);
   const auto thirds = pieces_of(three, {0, 256, 512, kNumel});
   three.copy_(two);
   AdamW8bit b = piece_optimizer(thirds);
@@ -115,6 +115,46 @@ TEST(OptimizerShards, SavedPiecesAreCutAgainForAnotherSplit) {
   } catch (const CheckpointError& e) {
     EXPECT_NE(std::string(e.what()).find("parameter w [0, 1000) is not fully covered"), std::string::npos) << e.what();
   }
+}
+
+// A shard whose stored tensors do not fit its range is refused, naming the file and the range.
+TEST(OptimizerShards, AShardThatDoesNotFitItsRangeIsAClearError) {
+  auto archive_with = [](int64_t offset, int64_t length, const at::Tensor& codes, const at::Tensor& absmax) {
+    torch::serialize::OutputArchive entry, archive;
+    entry.write("name", c10::IValue(std::string("w")));
+    entry.write("offset", c10::IValue(offset));
+    entry.write("length", c10::IValue(length));
+    entry.write("step", c10::IValue(int64_t{2}));
+    entry.write("states", c10::IValue(int64_t{1}));
+    entry.write("state1", codes);
+    entry.write("absmax1", absmax);
+    entry.write("state2", at::empty({0}));
+    entry.write("absmax2", at::empty({0}));
+    archive.write("range0", entry);
+    archive.write("ranges", c10::IValue(int64_t{1}));
+    std::stringstream bytes;
+    archive.save_to(bytes);
+    return bytes.str();
+  };
+  auto error_of = [](const std::string& bytes) -> std::string {
+    torch::serialize::InputArchive in;
+    in.load_from(bytes.data(), bytes.size());
+    try {
+      read_range_states(in, "ckpt/optimizer_shard_0_of_2.pt");
+    } catch (const CheckpointError& e) {
+      return e.what();
+    }
+    return "accepted";
+  };
+  const at::Tensor codes = at::zeros({300}, at::kByte), absmax = at::zeros({2});
+  EXPECT_EQ(error_of(archive_with(256, 300, codes, absmax)), "accepted");
+  EXPECT_NE(error_of(archive_with(256, 299, codes, absmax)).find("ckpt/optimizer_shard_0_of_2.pt: the state of w "
+                                                                 "[256, +299) has values of the wrong size"),
+            std::string::npos);
+  EXPECT_NE(error_of(archive_with(256, 300, codes, at::zeros({1}))).find("wrong number of block scales"),
+            std::string::npos);
+  EXPECT_NE(error_of(archive_with(100, 300, codes, absmax)).find("impossible range"), std::string::npos);
+  EXPECT_NE(error_of(archive_with(-256, 300, codes, absmax)).find("impossible range"), std::string::npos);
 }
 
 TEST(OptimizerShards, ShardFileNamesAndTheManifestsPlainNames) {
