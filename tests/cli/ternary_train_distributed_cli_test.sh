@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Multi-process ternary-train as a user meets it, on loopback only: --nproc with one log and one
-# metrics.jsonl; Ctrl-C stopping every rank at one step with one checkpoint (exit 130) and --resume;
+# metrics.jsonl; Ctrl-C (to the launcher, or to one rank) stopping every rank at one step with one
+# checkpoint (exit 130) and --resume;
 # kill -9 of a rank ending the others with one clear line and no half-written checkpoint; and
 # each rendezvous mistake (port in use, unreachable MASTER_ADDR:PORT, WORLD_SIZE or the config
 # differing, RANK out of range, --nproc under torchrun) as one line naming the variable, exit 1.
@@ -47,6 +48,20 @@ stopped_at=$(basename "$(ls -d stop/checkpoints/step_*)" | sed 's/step_0*//')
 "$train" --resume stop --set training.steps=$((stopped_at + 5)) --nproc 2 > resume.log 2>&1 \
   || fail "resume under --nproc 2: $(tail -3 resume.log)"
 grep -q "done: $((stopped_at + 5)) steps" resume.log || fail "resume finishes: $(tail -3 resume.log)"
+
+# Ctrl-C on one rank only (torchrun-style launch): every rank stops after the same step, exit 130.
+p=$(port)
+for r in 0 1; do
+  RANK=$r WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$p \
+    "$train" "${small[@]}" --set output_dir=one_stop --set training.steps=100000 > "one_stop$r.log" 2>&1 &
+  eval "pid$r=$!"
+done
+wait_for_records one_stop 3
+kill -INT "$pid1"
+set +e; wait "$pid0"; rc0=$?; wait "$pid1"; rc1=$?; set -e
+[ "$rc0" = 130 ] && [ "$rc1" = 130 ] || fail "Ctrl-C on rank 1 stops both ranks with 130, got $rc0 and $rc1"
+[ "$(ls -d one_stop/checkpoints/step_* | wc -l)" = 1 ] || fail "one checkpoint: $(ls one_stop/checkpoints)"
+grep -q "stopped at step" one_stop0.log || fail "rank 0 says where it stopped: $(tail -2 one_stop0.log)"
 
 # kill -9 of rank 1: rank 0 exits 1 within the bound with one line naming what happened.
 p=$(port)
