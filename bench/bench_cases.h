@@ -17,6 +17,9 @@ int run_gemv(const Options& options);
 int run_run(const Options& options);
 int run_checkpoint(const Options& options);
 int run_ddp(const Options& options);
+int run_memory(const Options& options);
+// One case of the memory suite, in its own process; writes its figures to `result_path`.
+int run_memory_case(const std::string& shape, int number, const std::string& result_path);
 // One rank of the ddp suite (ternary-bench re-run by the launcher); rank 0 writes its figures to
 // `result_path`.
 int run_ddp_rank(const std::string& result_path, bool shard_state, const Options& options);

@@ -1,5 +1,6 @@
 #include "models/llama_model.h"
 
+#include "models/activation_checkpoint.h"
 #include "modules/quant_slot_names.h"
 
 #include <ATen/ATen.h>
@@ -46,7 +47,11 @@ void LlamaModelImpl::initialize_quantizers() {
 at::Tensor LlamaModelImpl::forward(const at::Tensor& tokens) {
   TORCH_CHECK(tokens.dim() == 2, "LlamaModel expects (batch, seq) token ids, got shape ", tokens.sizes());
   at::Tensor h = embed_tokens->forward(tokens);
-  for (const auto& layer : *layers) h = layer->as<LlamaDecoderLayerImpl>()->forward(h);
+  const bool checkpointing = activation_checkpointing_ && is_training();
+  for (const auto& layer : *layers) {
+    auto* decoder_layer = layer->as<LlamaDecoderLayerImpl>();
+    h = checkpointing ? checkpointed_forward(*decoder_layer, h) : decoder_layer->forward(h);
+  }
   h = norm->forward(h);
   return lm_head ? lm_head->forward(h) : at::linear(h, embed_tokens->weight);
 }

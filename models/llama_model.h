@@ -20,6 +20,9 @@ class LlamaModelImpl : public torch::nn::Module {
   // (after construction, and again after loading weights from elsewhere).
   void initialize_quantizers();
   const LlamaConfig& config() const { return config_; }
+  // In training, run each decoder layer without keeping its activations and recompute it in
+  // backward (training.activation_checkpointing; models/activation_checkpoint.h).
+  void set_activation_checkpointing(bool on) { activation_checkpointing_ = on; }
 
   torch::nn::Embedding embed_tokens{nullptr};
   torch::nn::ModuleList layers{nullptr};
@@ -29,6 +32,7 @@ class LlamaModelImpl : public torch::nn::Module {
  private:
   LlamaConfig config_;
   std::shared_ptr<const RotaryEmbedding> rotary_;
+  bool activation_checkpointing_ = false;
 };
 TORCH_MODULE(LlamaModel);
 

@@ -144,7 +144,10 @@ const ConfigSchema<TrainingConfig>& training_schema() {
                  "with `skip`: this many non-finite steps in a row stop the run as diverged")
         .flag("tensorboard", &TrainingConfig::tensorboard,
               "also write every metric as TensorBoard scalars to `<output_dir>/tensorboard/` "
-              "(`tensorboard --logdir <output_dir>`)");
+              "(`tensorboard --logdir <output_dir>`)")
+        .flag("activation_checkpointing", &TrainingConfig::activation_checkpointing,
+              "keep no activations inside decoder layers; recompute each layer in backward (less memory, "
+              "about a third more compute; same results)");
     return s;
   }();
   return schema;

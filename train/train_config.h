@@ -55,6 +55,7 @@ struct TrainingConfig {
   OnNonFinite on_nonfinite = OnNonFinite::kSkip;
   int64_t max_nonfinite_steps = 10;  // consecutive skipped steps before the run stops as diverged
   bool tensorboard = false;          // also write TensorBoard event files to <output_dir>/tensorboard
+  bool activation_checkpointing = false;  // recompute each decoder layer in backward (less memory)
   bool operator==(const TrainingConfig&) const = default;
 };
 

@@ -16,7 +16,7 @@
 #include "models/hf_import.h"
 #include "modules/quant_slot_names.h"
 #include "modules/quantize.h"
-#include "train/autocast_scope.h"
+#include "models/autocast_scope.h"
 #include "train/distillation.h"
 #include "train/distributed_group.h"
 #include "train/gradient_reducer.h"
@@ -89,6 +89,7 @@ Trainer::Trainer(TrainConfig config, const Checkpoint* resume, std::ostream* log
   if (!resume) build_model();
   else model_ = LlamaModel(config_.model, config_.quantization.recipe());
   model_->to(device_);
+  model_->set_activation_checkpointing(config_.training.activation_checkpointing);
   if (config_.distillation.enabled()) build_teacher();
   if (resume) resume->load_model(*model_, /*include_quantizer_state=*/true);
   if (group_) {  // every rank starts from rank 0's weights (and quantizer state)

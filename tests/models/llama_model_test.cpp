@@ -2,8 +2,13 @@
 // config validation.
 #include "models/llama_model.h"
 
+#include "models/autocast_scope.h"
+
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
+#include <torch/csrc/autograd/function.h>
+
+#include <unordered_set>
 
 namespace ternary {
 namespace {
@@ -99,6 +104,77 @@ TEST(LlamaModel, ConfigErrorsNameTheField) {
   EXPECT_THROW(c.validate(), std::invalid_argument);
   LlamaModel model(tiny(), Recipe{});
   EXPECT_THROW(model->forward(at::zeros({1, 17}, at::kLong)), c10::Error);  // longer than max_seq_len
+}
+
+}  // namespace ternary
+
+namespace ternary {
+namespace {
+
+// Gradients of every parameter after one forward/backward of `model` on `tokens`.
+std::vector<at::Tensor> gradients_of(LlamaModel& model, const at::Tensor& tokens) {
+  model->zero_grad();
+  const at::Tensor logits = model->forward(tokens);
+  at::cross_entropy_loss(logits.reshape({-1, logits.size(-1)}), tokens.reshape({-1})).backward();
+  std::vector<at::Tensor> grads;
+  for (const auto& p : model->parameters()) grads.push_back(p.grad().clone());
+  return grads;
+}
+
+// The autograd nodes reachable from `output`: what backward keeps alive.
+size_t graph_nodes(const at::Tensor& output) {
+  std::unordered_set<const torch::autograd::Node*> seen;
+  std::vector<torch::autograd::Node*> stack{output.grad_fn().get()};
+  while (!stack.empty()) {
+    torch::autograd::Node* node = stack.back();
+    stack.pop_back();
+    if (!node || !seen.insert(node).second) continue;
+    for (const auto& edge : node->next_edges()) stack.push_back(edge.function.get());
+  }
+  return seen.size();
+}
+
+}  // namespace
+
+// With checkpointing, backward keeps one node per decoder layer instead of the layer's whole
+// graph (its activations): that is where the memory goes.
+TEST(LlamaModel, ActivationCheckpointingKeepsOneNodePerLayer) {
+  LlamaModel model(tiny(), Recipe::from_preset("bitnet_b158"));
+  model->train();
+  const at::Tensor tokens = at::randint(50, {2, 12}, at::kLong);
+  const size_t plain = graph_nodes(model->forward(tokens));
+  model->set_activation_checkpointing(true);
+  const size_t checkpointed = graph_nodes(model->forward(tokens));
+  const size_t per_layer_plain = (plain - checkpointed) / tiny().n_layers + 1;
+  EXPECT_LT(checkpointed, plain);
+  EXPECT_GT(per_layer_plain, 20u) << plain << " nodes plain, " << checkpointed << " checkpointed";
+  model->eval();  // evaluation keeps no graph to save: the plain forward
+  at::NoGradGuard no_grad;
+  EXPECT_FALSE(model->forward(tokens).grad_fn());
+}
+
+// training.activation_checkpointing recomputes each layer in backward: the fake-quant forward is
+// deterministic, so every gradient equals the plain backward's bit for bit, with and without
+// bf16 autocast (the recomputation runs under the forward's autocast state), for both variants.
+TEST(LlamaModel, ActivationCheckpointingGivesIdenticalGradients) {
+  for (auto variant : {LlamaVariant::kLlama, LlamaVariant::kBitNet}) {
+    for (const bool autocast : {false, true}) {
+      at::manual_seed(5);
+      LlamaModel model(tiny(variant), Recipe::from_preset("bitnet_b158"));
+      model->train();
+      const at::Tensor tokens = at::randint(50, {2, 12}, at::kLong);
+      auto run = [&](bool checkpointing) {
+        model->set_activation_checkpointing(checkpointing);
+        const AutocastScope scope(autocast, at::kCPU);
+        return gradients_of(model, tokens);
+      };
+      const auto plain = run(false), checkpointed = run(true);
+      ASSERT_EQ(plain.size(), checkpointed.size());
+      for (size_t i = 0; i < plain.size(); ++i)
+        EXPECT_TRUE(at::equal(plain[i], checkpointed[i]))
+            << to_string(variant) << (autocast ? " bf16" : "") << " parameter #" << i;
+    }
+  }
 }
 
 }  // namespace ternary

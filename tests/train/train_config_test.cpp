@@ -55,7 +55,7 @@ optimizer: {name: adam8bit, lr: 3.0e-4, betas: [0.8, 0.95], eps: 1.0e-6, weight_
             shard_state: true}
 schedule: {warmup_steps: 7, decay_steps: 900, min_lr_ratio: 0.25}
 training: {steps: 1000, batch_size: 3, seq_len: 40, grad_accum: 2, grad_clip: 0.5, autocast: bf16, on_nonfinite: stop,
-           max_nonfinite_steps: 4, tensorboard: true}
+           max_nonfinite_steps: 4, tensorboard: true, activation_checkpointing: true}
 eval: {every: 11, batches: 4, log_every: 9, sample_tokens: 17, sample_prompt: "\nKING:", temperature: 0.5, top_k: 5}
 checkpoint: {every: 13, keep_last: 3, keep_best: false}
 data: {text_files: [a.txt, b.txt], tokenized: t.bin, tokenizer: sentencepiece, tokenizer_model: sp.model,

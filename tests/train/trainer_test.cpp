@@ -133,6 +133,17 @@ TEST(Trainer, ResumeContinuesExactly) {
   expect_same_parameters(from_half.model(), straight.model());
 }
 
+// training.activation_checkpointing changes memory, not results: the same losses, val loss and
+// weights as plain training, step for step.
+TEST(Trainer, ActivationCheckpointingTrainsExactlyAsPlainTraining) {
+  Trainer plain(tiny_config(fresh_dir("plain")), "", nullptr);
+  Trainer checkpointed(tiny_config(fresh_dir("checkpointed"), {"training.activation_checkpointing=true"}), "", nullptr);
+  const TrainResult a = plain.run(), b = checkpointed.run();
+  EXPECT_EQ(a.losses, b.losses);
+  EXPECT_EQ(a.val_loss, b.val_loss);
+  expect_same_parameters(plain.model(), checkpointed.model());
+}
+
 TEST(Trainer, CorruptCheckpointIsAClearErrorAndChangesNothing) {
   const std::string out = fresh_dir("corrupt");
   Trainer(tiny_config(out, {"training.steps=4"}), "", nullptr).run();

@@ -9,11 +9,13 @@ namespace ternary {
 
 class AutocastScope {
  public:
-  AutocastScope(bool enabled, at::DeviceType device) : enabled_(enabled), device_(device) {
+  // `dtype`: bfloat16 for training.autocast; activation checkpointing restores a forward's own.
+  AutocastScope(bool enabled, at::DeviceType device, at::ScalarType dtype = at::kBFloat16)
+      : enabled_(enabled), device_(device) {
     if (!enabled_) return;
     was_enabled_ = at::autocast::is_autocast_enabled(device_);
     previous_dtype_ = at::autocast::get_autocast_dtype(device_);
-    at::autocast::set_autocast_dtype(device_, at::kBFloat16);
+    at::autocast::set_autocast_dtype(device_, dtype);
     at::autocast::set_autocast_enabled(device_, true);
     at::autocast::increment_nesting();
   }

@@ -1,0 +1,123 @@
+// memory: peak memory and speed of one QAT training step at seq 512, batch 1, on the 135M and
+// 1.1B LLaMA shapes (configs/llama_135m.yaml, configs/llama_1.1b.yaml). Each case runs in a
+// child process (this program again) that takes two steps, then a third with an eval and a
+// checkpoint save, and reports the kernel's peak RSS (VmHWM). Cases, as issue 13 numbers them:
+//   1  fp32 AdamW (the baseline)
+//   2  AdamW8bit
+//   3  AdamW8bit + training.activation_checkpointing
+// A child the kernel kills (out of memory) is reported as such, with no figures.
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "bench/bench_cases.h"
+#include "bench/timing.h"
+#include "train/trainer.h"
+
+extern char** environ;
+
+namespace ternary::bench {
+namespace {
+namespace fs = std::filesystem;
+
+constexpr int kCases = 3;
+
+int64_t peak_rss_bytes() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
+  return -1;
+}
+
+std::string config_file(const std::string& shape) {
+  if (shape == "135m") return "configs/llama_135m.yaml";
+  if (shape == "1.1b") return "configs/llama_1.1b.yaml";
+  throw std::invalid_argument("memory: unknown shape '" + shape + "' (135m or 1.1b)");
+}
+
+std::vector<std::string> case_overrides(int number) {
+  switch (number) {
+    case 1: return {"optimizer.name=adamw"};
+    case 2: return {"optimizer.name=adamw8bit"};
+    case 3: return {"optimizer.name=adamw8bit", "training.activation_checkpointing=true"};
+  }
+  throw std::invalid_argument("memory: unknown case " + std::to_string(number) + " (1.." + std::to_string(kCases) + ")");
+}
+
+// Runs this program with `arguments`; returns the wait status.
+int run_child(const std::vector<std::string>& arguments) {
+  std::vector<char*> argv;
+  static std::string self = "/proc/self/exe";
+  argv.push_back(self.data());
+  std::vector<std::string> copies = arguments;
+  for (auto& a : copies) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  if (posix_spawn(&pid, self.c_str(), nullptr, nullptr, argv.data(), environ) != 0)
+    throw std::runtime_error("memory: cannot start a child process");
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return status;
+}
+
+}  // namespace
+
+int run_memory_case(const std::string& shape, int number, const std::string& result_path) {
+  const std::string source = TERNARY_SOURCE_DIR;
+  const std::string out = (fs::temp_directory_path() / ("ternary_bench_memory_" + shape)).string();
+  fs::remove_all(out);
+  std::vector<std::string> overrides = {"output_dir=" + out, "data.text_files=[" + source + "/data/tinyshakespeare.txt]",
+                                        "data.cache=" + out + ".tokens", "training.steps=3", "training.seq_len=512",
+                                        "model.max_seq_len=512", "training.batch_size=1", "eval.batches=1",
+                                        "eval.every=0", "eval.sample_tokens=0", "checkpoint.keep_best=false"};
+  for (const auto& o : case_overrides(number)) overrides.push_back(o);
+  Trainer trainer(TrainConfig::from_file(source + "/" + config_file(shape), overrides), "", nullptr);
+  trainer.train_step();  // the optimizer state comes into being
+  const double ms = time_ms([&] { trainer.train_step(); });
+  trainer.run();  // step 3, an eval and a checkpoint save
+  fs::remove_all(out);
+  const int64_t params = trainer.config().model.parameter_count();
+  const int64_t peak = peak_rss_bytes();
+  nlohmann::json result{{"params", params}, {"peak_rss_bytes", peak},
+                        {"bytes_per_param", static_cast<double>(peak) / static_cast<double>(params)},
+                        {"tokens_per_s", 512.0 / ms * 1e3}};
+  std::ofstream(result_path) << result.dump();
+  return 0;
+}
+
+int run_memory(const Options&) {
+  const std::string result_path = (fs::temp_directory_path() / "ternary_bench_memory_result.json").string();
+  const char* names[] = {"", "fp32 AdamW", "AdamW8bit", "AdamW8bit + activation checkpointing"};
+  for (const std::string shape : {"135m", "1.1b"}) {
+    for (int number = 1; number <= kCases; ++number) {
+      fs::remove(result_path);
+      const int status = run_child({"memory-case", "--shape", shape, "--case", std::to_string(number), "--result",
+                                    result_path});
+      nlohmann::json line{{"bench", "memory"}, {"shape", shape}, {"case", number}, {"name", names[number]},
+                          {"seq_len", 512}, {"batch", 1}, {"threads", at::get_num_threads()}};
+      if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && fs::exists(result_path)) {
+        std::ifstream in(result_path);
+        line.update(nlohmann::json::parse(in));
+      } else {
+        line["error"] = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL
+                            ? "killed by the kernel (out of memory)"
+                            : "the case failed (exit status " + std::to_string(status) + ")";
+      }
+      std::printf("%s\n", line.dump().c_str());
+      std::fflush(stdout);
+    }
+  }
+  return 0;
+}
+
+}  // namespace ternary::bench
