@@ -90,7 +90,7 @@ int run_ddp_rank(const std::string& result_path, bool shard_state, const Options
   at::Tensor negated = -at::tensor(waits, at::kDouble);
   group->all_reduce_max(negated, "the wait-time exchange");
   const double wait = -negated.mean().item<double>();
-  GradientReducer& reducer = const_cast<GradientReducer&>(*trainer.gradient_reducer());
+  GradientReducer& reducer = *trainer.gradient_reducer();
   std::vector<double> blocking;
   for (int i = 0; i < 5; ++i) blocking.push_back(reducer.time_blocking_collectives());  // gradients only
   const double comm = median(blocking);

@@ -67,7 +67,7 @@ class Trainer {
   int64_t step() const { return state_.step; }
   // The rank that logs and writes files: rank 0, or the only process.
   bool is_main() const;
-  const GradientReducer* gradient_reducer() const { return gradient_reducer_.get(); }
+  GradientReducer* gradient_reducer() { return gradient_reducer_.get(); }  // nullptr in one process
 
  private:
   void prepare_data();

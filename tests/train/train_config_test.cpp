@@ -4,7 +4,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "train/lr_schedule.h"
@@ -269,6 +271,26 @@ TEST(LrSchedule, QuantLambdaRampsToOne) {
   EXPECT_DOUBLE_EQ(scheduled_quant_lambda(4, 0), 0.25);
   EXPECT_DOUBLE_EQ(scheduled_quant_lambda(4, 3), 1.0);
   EXPECT_DOUBLE_EQ(scheduled_quant_lambda(4, 100), 1.0);
+}
+
+}  // namespace ternary
+
+namespace ternary {
+
+// Every config the project ships parses, and its model matches the parameter count its comment
+// states (the real-shape configs: 135M, 1.1B, 3B).
+TEST(TrainConfig, ShippedConfigsParseWithTheirStatedSizes) {
+  const std::map<std::string, int64_t> stated = {
+      {"llama_135m.yaml", 134515008}, {"llama_1.1b.yaml", 1100048384}, {"llama_3b.yaml", 3212749824}};
+  int parsed = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(TERNARY_SOURCE_DIR) + "/configs")) {
+    if (entry.path().extension() != ".yaml") continue;
+    const TrainConfig c = TrainConfig::from_file(entry.path().string());
+    ++parsed;
+    if (const auto it = stated.find(entry.path().filename().string()); it != stated.end())
+      EXPECT_EQ(c.model.parameter_count(), it->second) << entry.path();
+  }
+  EXPECT_GE(parsed, 5);
 }
 
 }  // namespace ternary
