@@ -48,12 +48,33 @@ class WireReader {
         pos_ += length;
         return true;
       }
-      default: return false;  // groups are not in a ModelProto
+      case 3: return skip_group(number);  // not in a ModelProto, but protobuf skips unknown groups
+      default: return false;              // an end-group without its start
     }
   }
 
  private:
-  bool skip(size_t n) {
+  // Skips the fields of group `number` through its end-group tag, as protobuf skips an unknown
+  // group (found by the tokenizer fuzzer: a group hid an empty piece from this check).
+  bool skip_group(uint64_t number, int depth = 0) {
+    if (depth > 100) return false;  // protobuf's own recursion limit
+    while (!done()) {
+      uint64_t key = 0;
+      if (!varint(key)) return false;
+      const uint64_t wire = key & 7;
+      if (wire == 4) return (key >> 3) == number;
+      uint64_t value = 0;
+      const bool ok = wire == 0   ? varint(value)
+                      : wire == 1 ? skip(8)
+                      : wire == 5 ? skip(4)
+                      : wire == 2 ? varint(value) && skip(value)
+                      : wire == 3 ? skip_group(key >> 3, depth + 1)
+                                  : false;
+      if (!ok) return false;
+    }
+    return false;
+  }
+  bool skip(uint64_t n) {
     if (n > data_.size() - pos_) return false;
     pos_ += n;
     return true;
