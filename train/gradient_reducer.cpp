@@ -22,6 +22,7 @@ struct GradientReducer::State {
     std::vector<int64_t> offsets; // where each member starts in `flat`
     at::Tensor flat;              // the bucket's gradients, one tensor after another (padded when sharded)
     at::Tensor chunk;             // kReduceScatter: this rank's reduced share of `flat`
+    at::Tensor own_values;        // kReduceScatter: this rank's pieces' values, sent to the all-gather
     size_t ready = 0;
     std::optional<DistributedGroup::Pending> pending;
   };
@@ -134,7 +135,10 @@ GradientReducer::GradientReducer(const std::vector<at::Tensor>& parameters, Dist
     int64_t numel = bucket.offsets.back() + s.parameters[bucket.members.back()].numel();
     if (sharded) numel = round_up(numel, align * group.world_size());  // equal block-aligned chunks
     bucket.flat = at::zeros({numel}, first.options());
-    if (sharded) bucket.chunk = at::zeros({numel / group.world_size()}, first.options());
+    if (sharded) {
+      bucket.chunk = at::zeros({numel / group.world_size()}, first.options());
+      bucket.own_values = at::zeros_like(bucket.chunk);  // padding stays zero
+    }
   }
   if (sharded) s.assign_pieces();
   const std::weak_ptr<State> weak = state_;
@@ -213,14 +217,13 @@ void GradientReducer::scale_own_gradients(double factor) {
 
 void GradientReducer::all_gather_parameters() {
   State& s = *state_;
-  // Each bucket's flat buffer, reused: this rank's pieces into its chunk, then everyone's chunks.
-  std::vector<at::Tensor> own_chunks;
-  for (auto& bucket : s.buckets) own_chunks.push_back(at::zeros_like(bucket.chunk));
+  // This rank's pieces into its chunk, then everyone's chunks into each bucket's flat buffer.
   for (size_t i = 0; i < s.pieces.size(); ++i)
-    own_chunks[s.piece_bucket[i]].narrow(0, s.piece_chunk_offset[i], s.pieces[i].length).copy_(s.pieces[i].values);
+    s.buckets[s.piece_bucket[i]].own_values.narrow(0, s.piece_chunk_offset[i], s.pieces[i].length)
+        .copy_(s.pieces[i].values);
   std::vector<DistributedGroup::Pending> pending;
-  for (size_t b = 0; b < s.buckets.size(); ++b)
-    pending.push_back(s.group->all_gather_async(s.buckets[b].flat, own_chunks[b], "the parameter all-gather"));
+  for (auto& bucket : s.buckets)
+    pending.push_back(s.group->all_gather_async(bucket.flat, bucket.own_values, "the parameter all-gather"));
   at::NoGradGuard no_grad;
   for (size_t b = 0; b < s.buckets.size(); ++b) {
     pending[b].wait();
