@@ -1,12 +1,16 @@
 // memory: peak memory and speed of one QAT training step at seq 512, batch 1, on the 135M and
-// 1.1B LLaMA shapes (configs/llama_135m.yaml, configs/llama_1.1b.yaml). Each case runs in a
+// 1.1B LLaMA shapes (configs/llama_135m.yaml, configs/llama_1.1b.yaml; --shape 3b for
+// configs/llama_3b.yaml). Each case runs in a
 // child process (this program again) that takes one step (the optimizer state comes into being),
 // then a second with an eval and a checkpoint save, and reports the kernel's peak RSS (VmHWM) and
 // the second step's tokens/s. Cases, as issue 13 numbers them:
 //   1  fp32 AdamW (the baseline)
 //   2  AdamW8bit
 //   3  AdamW8bit + training.activation_checkpointing
+//   4  case 3 + optimizer.step_in_backward (per-parameter clipping)
+//   5  case 4 + training.master_weights: bf16 (with bf16 autocast)
 // A child the kernel kills (out of memory) is reported as such, with no figures.
+#include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
 
@@ -30,7 +34,7 @@ namespace ternary::bench {
 namespace {
 namespace fs = std::filesystem;
 
-constexpr int kCases = 3;
+constexpr int kCases = 5;
 
 int64_t peak_rss_bytes() {
   std::ifstream status("/proc/self/status");
@@ -42,7 +46,8 @@ int64_t peak_rss_bytes() {
 std::string config_file(const std::string& shape) {
   if (shape == "135m") return "configs/llama_135m.yaml";
   if (shape == "1.1b") return "configs/llama_1.1b.yaml";
-  throw std::invalid_argument("memory: unknown shape '" + shape + "' (135m or 1.1b)");
+  if (shape == "3b") return "configs/llama_3b.yaml";
+  throw std::invalid_argument("memory: unknown shape '" + shape + "' (135m, 1.1b or 3b)");
 }
 
 std::vector<std::string> case_overrides(int number) {
@@ -50,12 +55,18 @@ std::vector<std::string> case_overrides(int number) {
     case 1: return {"optimizer.name=adamw", "training.activation_checkpointing=false"};
     case 2: return {"optimizer.name=adamw8bit", "training.activation_checkpointing=false"};
     case 3: return {"optimizer.name=adamw8bit", "training.activation_checkpointing=true"};
+    case 4:
+      return {"optimizer.name=adamw8bit", "training.activation_checkpointing=true", "optimizer.step_in_backward=true",
+              "training.grad_clip_scope=parameter"};
+    case 5:
+      return {"optimizer.name=adamw8bit", "training.activation_checkpointing=true", "optimizer.step_in_backward=true",
+              "training.grad_clip_scope=parameter", "training.master_weights=bf16", "training.autocast=bf16"};
   }
   throw std::invalid_argument("memory: unknown case " + std::to_string(number) + " (1.." + std::to_string(kCases) + ")");
 }
 
-// Runs this program with `arguments`; returns the wait status.
-int run_child(const std::vector<std::string>& arguments) {
+// Runs this program with `arguments`, its stderr into `stderr_path`; returns the wait status.
+int run_child(const std::vector<std::string>& arguments, const std::string& stderr_path) {
   std::vector<char*> argv;
   static std::string self = "/proc/self/exe";
   argv.push_back(self.data());
@@ -63,21 +74,37 @@ int run_child(const std::vector<std::string>& arguments) {
   for (auto& a : copies) argv.push_back(a.data());
   argv.push_back(nullptr);
   pid_t pid = 0;
-  if (posix_spawn(&pid, self.c_str(), nullptr, nullptr, argv.data(), environ) != 0)
-    throw std::runtime_error("memory: cannot start a child process");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 2, stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  const int spawned = posix_spawn(&pid, self.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (spawned != 0) throw std::runtime_error("memory: cannot start a child process");
   int status = 0;
   waitpid(pid, &status, 0);
   return status;
 }
 
+// The last line a failed child wrote to stderr: its one-line error.
+std::string last_line(const std::string& path) {
+  std::ifstream in(path);
+  std::string line, last;
+  while (std::getline(in, line))
+    if (!line.empty()) last = line;
+  return last;
+}
+
 }  // namespace
 
-int run_memory_case(const std::string& shape, int number, const std::string& result_path) {
+int run_memory_case(const Options& options, const std::string& result_path) {
+  const std::string& shape = options.shape;
+  const int number = options.case_number;
   const std::string source = TERNARY_SOURCE_DIR;
   const std::string out = (fs::temp_directory_path() / ("ternary_bench_memory_" + shape)).string();
   fs::remove_all(out);
   std::vector<std::string> overrides = {"output_dir=" + out, "data.text_files=[" + source + "/data/tinyshakespeare.txt]",
                                         "data.cache=" + out + ".tokens", "training.steps=2", "training.seq_len=512",
+                                        "training.grad_accum=1",
                                         "model.max_seq_len=512", "training.batch_size=1", "eval.batches=1",
                                         "eval.every=0", "eval.sample_tokens=0", "checkpoint.keep_best=false"};
   for (const auto& o : case_overrides(number)) overrides.push_back(o);
@@ -99,23 +126,33 @@ int run_memory_case(const std::string& shape, int number, const std::string& res
   return 0;
 }
 
-int run_memory(const Options&) {
+int run_memory(const Options& options) {
+  if (options.case_number != 0) case_overrides(options.case_number);  // an unknown case fails here
   const std::string result_path = (fs::temp_directory_path() / "ternary_bench_memory_result.json").string();
-  const char* names[] = {"", "fp32 AdamW", "AdamW8bit", "AdamW8bit + activation checkpointing"};
-  for (const std::string shape : {"135m", "1.1b"}) {
+  const std::string stderr_path = (fs::temp_directory_path() / "ternary_bench_memory_stderr.txt").string();
+  const char* names[] = {"", "fp32 AdamW", "AdamW8bit", "AdamW8bit + activation checkpointing",
+                         "+ step_in_backward", "+ bf16 master weights"};
+  const std::vector<std::string> shapes =
+      options.shape.empty() ? std::vector<std::string>{"135m", "1.1b"} : std::vector<std::string>{options.shape};
+  for (const std::string& shape : shapes) {
+    config_file(shape);  // an unknown shape fails before any child starts
     for (int number = 1; number <= kCases; ++number) {
+      if (options.case_number != 0 && number != options.case_number) continue;
       fs::remove(result_path);
       const int status = run_child({"memory-case", "--shape", shape, "--case", std::to_string(number), "--result",
-                                    result_path});
+                                    result_path},
+                                   stderr_path);
       nlohmann::json line{{"bench", "memory"}, {"shape", shape}, {"case", number}, {"name", names[number]},
                           {"seq_len", 512}, {"batch", 1}, {"threads", at::get_num_threads()}};
       if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && fs::exists(result_path)) {
         std::ifstream in(result_path);
         line.update(nlohmann::json::parse(in));
+      } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
+        line["oom"] = true;  // a result: this machine cannot hold the case
+        line["error"] = "killed by the kernel (out of memory)";
       } else {
-        line["error"] = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL
-                            ? "killed by the kernel (out of memory)"
-                            : "the case failed (exit status " + std::to_string(status) + ")";
+        line["error"] = "the case failed (exit status " + std::to_string(WEXITSTATUS(status)) +
+                        "): " + last_line(stderr_path);
       }
       std::printf("%s\n", line.dump().c_str());
       std::fflush(stdout);

@@ -16,8 +16,6 @@ int main(int argc, char** argv) try {
   ternary::bench::Options options;
   std::string suite = "all", result_path;
   bool shard_state = false;
-  std::string shape;  // memory-case only
-  int case_number = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--repeats" && i + 1 < argc) {
@@ -26,14 +24,15 @@ int main(int argc, char** argv) try {
       options.threads = std::stoi(argv[++i]);
     } else if (arg == "--result" && i + 1 < argc) {  // ddp-rank only: where rank 0 writes its figures
       result_path = argv[++i];
-    } else if (arg == "--shape" && i + 1 < argc) {  // memory-case only
-      shape = argv[++i];
-    } else if (arg == "--case" && i + 1 < argc) {  // memory-case only
-      case_number = std::stoi(argv[++i]);
+    } else if (arg == "--shape" && i + 1 < argc) {  // memory, memory-case
+      options.shape = argv[++i];
+    } else if (arg == "--case" && i + 1 < argc) {  // memory, memory-case
+      options.case_number = std::stoi(argv[++i]);
     } else if (arg == "--shard-state") {  // ddp-rank only
       shard_state = true;
     } else if (arg == "--help" || arg == "-h") {
-      std::puts("usage: ternary-bench [quantlinear|optim|train|gemv|run|checkpoint|ddp|memory|cuda|all] [--repeats N] [--threads N]");
+      std::puts("usage: ternary-bench [quantlinear|optim|train|gemv|run|checkpoint|ddp|memory|cuda|all] [--repeats N] [--threads N]\n"
+                "  memory: [--shape 135m|1.1b|3b] [--case 1..5] (default: 135m and 1.1b, every case)");
       return 0;
     } else if (arg.rfind("--", 0) == 0) {
       throw std::invalid_argument("unknown option '" + arg + "' (see --help)");
@@ -51,7 +50,7 @@ int main(int argc, char** argv) try {
                                 "(scripts/build_gpu.sh)");
 #endif
   if (suite == "ddp-rank") return ternary::bench::run_ddp_rank(result_path, shard_state, options);
-  if (suite == "memory-case") return ternary::bench::run_memory_case(shape, case_number, result_path);
+  if (suite == "memory-case") return ternary::bench::run_memory_case(options, result_path);
   int rc = 0;
   if (suite == "quantlinear" || suite == "all") rc |= ternary::bench::run_quantlinear(options);
   if (suite == "optim" || suite == "all") rc |= ternary::bench::run_optim(options);

@@ -16,9 +16,12 @@ namespace {
 
 inline float to_float(float x) { return x; }
 inline float to_float(BFloat16 x) { return x.to_float(); }
+// The parameter's new value in its dtype; element `index` of the tensor.
 template <typename T>
-inline T from_float(float x) {
-  if constexpr (std::is_same_v<T, BFloat16>) return BFloat16::from_float(x);  // round to nearest even
+inline T from_float(float x, ParamRounding rounding, int64_t index) {
+  if constexpr (std::is_same_v<T, BFloat16>)
+    return rounding.stochastic ? BFloat16::from_float_stochastic(x, rounding_bits(rounding.key, index))
+                               : BFloat16::from_float(x);  // round to nearest even
   else return x;
 }
 
@@ -72,9 +75,11 @@ TERNARY_ALWAYS_INLINE float block_abs_max(const float* __restrict s, int64_t len
 }
 
 // The rule over a block; a non-finite gradient keeps p and zeroes the state (branch-free).
+// `start`: the block's first element in the tensor (the stochastic rounding counter).
 template <typename Rule, typename T>
-TERNARY_ALWAYS_INLINE void update_block(T* __restrict param, const T* __restrict grad, int64_t len,
-                                        float* __restrict m, float* __restrict v, const Rule& rule_ref) {
+TERNARY_ALWAYS_INLINE void update_block(T* __restrict param, const T* __restrict grad, int64_t start, int64_t len,
+                                        float* __restrict m, float* __restrict v, const Rule& rule_ref,
+                                        ParamRounding rounding) {
   const Rule rule = rule_ref;  // a local copy: its coefficients cannot alias the arrays, so this vectorizes
   for (int64_t i = 0; i < len; ++i) {
     const float g = to_float(grad[i]);
@@ -82,7 +87,7 @@ TERNARY_ALWAYS_INLINE void update_block(T* __restrict param, const T* __restrict
     float p = p_old, mi = m[i], vi = v[i];
     rule(p, g, mi, vi);
     const bool finite = std::fabs(g) <= kFloatMax;
-    param[i] = from_float<T>(finite ? p : p_old);
+    param[i] = finite ? from_float<T>(p, rounding, start + i) : param[i];
     m[i] = finite ? mi : 0.0f;
     v[i] = finite ? vi : 0.0f;
   }
@@ -116,7 +121,8 @@ struct Avx512Codec {
 // Blocks [first_block, end_block) of the fused step.
 template <typename Codec, typename Rule, typename T>
 TERNARY_ALWAYS_INLINE void step_blocks(T* param, const T* grad, int64_t n, int64_t first_block, int64_t end_block,
-                                       QuantizedState state1, QuantizedState state2, const Rule& rule) {
+                                       QuantizedState state1, QuantizedState state2, const Rule& rule,
+                                       ParamRounding rounding) {
   const DynamicCodebook& book1 = DynamicCodebook::signed_map();
   const DynamicCodebook& book2 = DynamicCodebook::unsigned_map();
   constexpr bool two_states = Rule::kStates == 2;
@@ -127,7 +133,7 @@ TERNARY_ALWAYS_INLINE void step_blocks(T* param, const T* grad, int64_t n, int64
     Codec::dequantize(state1.codes + start, len, book1.values(), state1.absmax[block], m);
     if (two_states) Codec::dequantize(state2.codes + start, len, book2.values(), state2.absmax[block], v);
     else std::fill(v, v + len, 0.0f);
-    update_block(param + start, grad + start, len, m, v, rule);
+    update_block(param + start, grad + start, start, len, m, v, rule, rounding);
     const float max1 = Codec::abs_max(m, len);
     state1.absmax[block] = max1;
     Codec::encode(m, len, max1, book1, true, state1.codes + start);
@@ -140,24 +146,25 @@ TERNARY_ALWAYS_INLINE void step_blocks(T* param, const T* grad, int64_t n, int64
 }
 
 template <typename Rule, typename T>
-using StepBlocks = void (*)(T*, const T*, int64_t, int64_t, int64_t, QuantizedState, QuantizedState, const Rule&);
+using StepBlocks = void (*)(T*, const T*, int64_t, int64_t, int64_t, QuantizedState, QuantizedState, const Rule&,
+                            ParamRounding);
 
 template <typename Rule, typename T>
 void step_blocks_reference(T* param, const T* grad, int64_t n, int64_t first, int64_t end, QuantizedState s1,
-                           QuantizedState s2, const Rule& rule) {
-  step_blocks<PortableCodec>(param, grad, n, first, end, s1, s2, rule);
+                           QuantizedState s2, const Rule& rule, ParamRounding rounding) {
+  step_blocks<PortableCodec>(param, grad, n, first, end, s1, s2, rule, rounding);
 }
 template <typename Rule, typename T>
 __attribute__((target("avx2,fma"))) void step_blocks_avx2(T* param, const T* grad, int64_t n, int64_t first,
                                                            int64_t end, QuantizedState s1, QuantizedState s2,
-                                                           const Rule& rule) {
-  step_blocks<PortableCodec>(param, grad, n, first, end, s1, s2, rule);
+                                                           const Rule& rule, ParamRounding rounding) {
+  step_blocks<PortableCodec>(param, grad, n, first, end, s1, s2, rule, rounding);
 }
 template <typename Rule, typename T>
 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) void step_blocks_avx512(
     T* param, const T* grad, int64_t n, int64_t first, int64_t end, QuantizedState s1, QuantizedState s2,
-    const Rule& rule) {
-  step_blocks<Avx512Codec>(param, grad, n, first, end, s1, s2, rule);
+    const Rule& rule, ParamRounding rounding) {
+  step_blocks<Avx512Codec>(param, grad, n, first, end, s1, s2, rule, rounding);
 }
 
 // Work is split in tasks of this many blocks: big enough to amortise a thread, small enough to balance.
@@ -167,19 +174,20 @@ constexpr int64_t kBlocksPerTask = 16;
 
 template <typename Rule, typename T>
 void fused_blockwise_step(T* param, const T* grad, int64_t n, QuantizedState state1, QuantizedState state2,
-                          const Rule& rule) {
+                          const Rule& rule, ParamRounding rounding) {
   const StepBlocks<Rule, T> run =
       pick_isa_variant<StepBlocks<Rule, T>>(step_blocks_reference, step_blocks_avx2, step_blocks_avx512);
   const int64_t blocks = state_blocks(n);
   const int64_t tasks = (blocks + kBlocksPerTask - 1) / kBlocksPerTask;
 #pragma omp parallel for schedule(static) if (tasks > 1)
   for (int64_t task = 0; task < tasks; ++task)
-    run(param, grad, n, task * kBlocksPerTask, std::min(blocks, (task + 1) * kBlocksPerTask), state1, state2, rule);
+    run(param, grad, n, task * kBlocksPerTask, std::min(blocks, (task + 1) * kBlocksPerTask), state1, state2, rule,
+        rounding);
 }
 
 template <typename Rule, typename T>
 void reference_blockwise_step(T* param, const T* grad, int64_t n, QuantizedState state1, QuantizedState state2,
-                              const Rule& rule) {
+                              const Rule& rule, ParamRounding rounding) {
   constexpr bool two_states = Rule::kStates == 2;
   std::vector<float> m(n), v(n, 0.0f);
   dequantize_blockwise(state1, n, true, m.data());
@@ -192,7 +200,7 @@ void reference_blockwise_step(T* param, const T* grad, int64_t n, QuantizedState
     }
     float p = to_float(param[i]);
     rule(p, g, m[i], v[i]);
-    param[i] = from_float<T>(p);
+    param[i] = from_float<T>(p, rounding, i);
   }
   const DynamicCodebook& book1 = DynamicCodebook::signed_map();
   const DynamicCodebook& book2 = DynamicCodebook::unsigned_map();
@@ -211,7 +219,8 @@ void reference_blockwise_step(T* param, const T* grad, int64_t n, QuantizedState
 }
 
 template <typename Rule, typename T>
-void fp32_state_step(T* param, const T* grad, int64_t n, float* state1, float* state2, const Rule& rule) {
+void fp32_state_step(T* param, const T* grad, int64_t n, float* state1, float* state2, const Rule& rule,
+                     ParamRounding rounding) {
   float unused = 0.0f;
   for (int64_t i = 0; i < n; ++i) {
     const float g = to_float(grad[i]);
@@ -222,7 +231,7 @@ void fp32_state_step(T* param, const T* grad, int64_t n, float* state1, float* s
     }
     float p = to_float(param[i]);
     rule(p, g, state1[i], v);
-    param[i] = from_float<T>(p);
+    param[i] = from_float<T>(p, rounding, i);
   }
 }
 
@@ -246,10 +255,10 @@ void dequantize_blockwise(QuantizedState in, int64_t n, bool is_signed, float* v
 
 #define TERNARY_INSTANTIATE_STEP(Rule, T)                                                                    \
   template void fused_blockwise_step<Rule, T>(T*, const T*, int64_t, QuantizedState, QuantizedState,        \
-                                              const Rule&);                                                  \
+                                              const Rule&, ParamRounding);                                   \
   template void reference_blockwise_step<Rule, T>(T*, const T*, int64_t, QuantizedState, QuantizedState,    \
-                                                  const Rule&);                                              \
-  template void fp32_state_step<Rule, T>(T*, const T*, int64_t, float*, float*, const Rule&);
+                                                  const Rule&, ParamRounding);                               \
+  template void fp32_state_step<Rule, T>(T*, const T*, int64_t, float*, float*, const Rule&, ParamRounding);
 
 TERNARY_INSTANTIATE_STEP(AdamRule, float)
 TERNARY_INSTANTIATE_STEP(AdamRule, BFloat16)

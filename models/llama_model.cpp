@@ -2,6 +2,7 @@
 
 #include "models/activation_checkpoint.h"
 #include "modules/quant_slot_names.h"
+#include "modules/quantize.h"
 
 #include <ATen/ATen.h>
 #include <torch/nn/init.h>
@@ -54,6 +55,11 @@ at::Tensor LlamaModelImpl::forward(const at::Tensor& tokens) {
   }
   h = norm->forward(h);
   return lm_head ? lm_head->forward(h) : at::linear(h, embed_tokens->weight);
+}
+
+void LlamaModelImpl::set_activation_checkpointing(bool on) {
+  activation_checkpointing_ = on;
+  set_output_buffer_reuse(*this, !on);
 }
 
 }  // namespace ternary

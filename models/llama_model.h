@@ -21,8 +21,10 @@ class LlamaModelImpl : public torch::nn::Module {
   void initialize_quantizers();
   const LlamaConfig& config() const { return config_; }
   // In training, run each decoder layer without keeping its activations and recompute it in
-  // backward (training.activation_checkpointing; models/activation_checkpoint.h).
-  void set_activation_checkpointing(bool on) { activation_checkpointing_ = on; }
+  // backward (training.activation_checkpointing; models/activation_checkpoint.h). On also stops
+  // the quantizers keeping their output buffers between calls: a layer's quantized weights then
+  // live only while the layer runs, instead of a standing copy of all of them (4 bytes/parameter).
+  void set_activation_checkpointing(bool on);
 
   torch::nn::Embedding embed_tokens{nullptr};
   torch::nn::ModuleList layers{nullptr};

@@ -161,4 +161,9 @@ void set_warmup_lambda(torch::nn::Module& model, double lambda) {
     if (auto* quantizer = dynamic_cast<QuantizerImpl*>(module.get())) quantizer->set_warmup_lambda(lambda);
 }
 
+void set_output_buffer_reuse(torch::nn::Module& model, bool on) {
+  for (const auto& module : model.modules(/*include_self=*/true))
+    if (auto* quantizer = dynamic_cast<QuantizerImpl*>(module.get())) quantizer->set_output_buffer_reuse(on);
+}
+
 }  // namespace ternary

@@ -35,5 +35,7 @@ QuantizeReport quantize_(torch::nn::Module& model, const Recipe& recipe);
 
 // Sets the warm-up lambda of every Quantizer in `model` (see QuantizerImpl::set_warmup_lambda).
 void set_warmup_lambda(torch::nn::Module& model, double lambda);
+// Sets output-buffer reuse of every Quantizer in `model` (see QuantizerImpl::set_output_buffer_reuse).
+void set_output_buffer_reuse(torch::nn::Module& model, bool on);
 
 }  // namespace ternary

@@ -39,8 +39,8 @@ AdamW8bit::AdamW8bit(const std::vector<torch::optim::OptimizerParamGroup>& param
   for (const auto& group : param_groups_) static_cast<const AdamW8bitOptions&>(group.options()).validate();
 }
 
-at::Tensor AdamW8bit::step(LossClosure closure) {
-  return step_with<AdamW8bitOptions>(closure, "AdamW8bit", 2, [](const AdamW8bitOptions& o, int64_t step) {
+void AdamW8bit::update(at::Tensor& param, const torch::optim::OptimizerOptions& options, int64_t ordinal) {
+  update_with<AdamW8bitOptions>(param, options, ordinal, "AdamW8bit", 2, [](const AdamW8bitOptions& o, int64_t step) {
     const auto [beta1, beta2] = o.betas();
     return kernels::AdamRule::make(o.lr(), beta1, beta2, o.eps(), o.weight_decay(), step);
   });

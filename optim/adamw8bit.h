@@ -31,9 +31,11 @@ class AdamW8bit : public Blockwise8bitOptimizer {
   explicit AdamW8bit(std::vector<at::Tensor> params, AdamW8bitOptions defaults = {})
       : AdamW8bit({torch::optim::OptimizerParamGroup(std::move(params))}, std::move(defaults)) {}
 
-  at::Tensor step(LossClosure closure = nullptr) override;
   void save(torch::serialize::OutputArchive& archive) const override;
   void load(torch::serialize::InputArchive& archive) override;
+
+ protected:
+  void update(at::Tensor& param, const torch::optim::OptimizerOptions& options, int64_t ordinal) override;
 };
 
 // Adam8bit: AdamW8bit with weight_decay 0 by default.

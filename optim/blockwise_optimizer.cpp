@@ -21,6 +21,21 @@ using kernels::MomentumRule;
 using kernels::QuantizedState;
 using kernels::state_blocks;
 
+// splitmix64's finalizer: a well-mixed 64-bit value from a counter.
+uint64_t mix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+// The rounding key of one parameter's step: a function of the run's seed, the parameter and its
+// step count only (the step count is checkpointed), so a resumed run rounds as an uninterrupted one.
+uint32_t rounding_key(uint64_t seed, int64_t ordinal, int64_t step) {
+  return static_cast<uint32_t>(mix64(mix64(seed) ^ mix64(static_cast<uint64_t>(ordinal) << 32 ^
+                                                          static_cast<uint64_t>(step))) >> 32);
+}
+
 int64_t tensor_bytes(const at::Tensor& t) { return t.defined() ? t.numel() * t.element_size() : 0; }
 
 // A state loaded from a checkpoint lives on the CPU; it follows its parameter to the GPU once.
@@ -70,6 +85,39 @@ void Blockwise8bitParamState::serialize(torch::serialize::InputArchive& archive)
   _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(at::Tensor, absmax1);
   _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(at::Tensor, state2);
   _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(at::Tensor, absmax2);
+}
+
+at::Tensor Blockwise8bitOptimizer::step(LossClosure closure) {
+  at::NoGradGuard no_grad;
+  at::Tensor loss;
+  if (closure) {
+    at::AutoGradMode enable_grad(true);
+    loss = closure();
+  }
+  int64_t ordinal = 0;
+  for (auto& group : param_groups_) {
+    for (auto& param : group.params()) {
+      if (param.grad().defined()) update(param, group.options(), ordinal);
+      ++ordinal;
+    }
+  }
+  return loss;
+}
+
+void Blockwise8bitOptimizer::step_parameter(at::Tensor& param) {
+  const void* key = param.unsafeGetTensorImpl();
+  if (!places_.count(key)) {  // (re)index: groups may have been added since
+    places_.clear();
+    int64_t ordinal = 0;
+    for (size_t g = 0; g < param_groups_.size(); ++g)
+      for (const auto& p : param_groups_[g].params()) places_[p.unsafeGetTensorImpl()] = {g, ordinal++};
+  }
+  const auto found = places_.find(key);
+  TORCH_CHECK(found != places_.end(), "step_parameter: the tensor (shape ", param.sizes(),
+              ") is not a parameter of this optimizer");
+  if (!param.grad().defined()) return;
+  at::NoGradGuard no_grad;
+  update(param, param_groups_[found->second.group].options(), found->second.ordinal);
 }
 
 int64_t Blockwise8bitOptimizer::state_bytes() const {
@@ -124,11 +172,17 @@ Blockwise8bitParamState& Blockwise8bitOptimizer::state_for(const at::Tensor& par
 }
 
 template <typename Rule>
-void Blockwise8bitOptimizer::apply_rule(at::Tensor& param, Blockwise8bitParamState& state, const Rule& rule) {
+void Blockwise8bitOptimizer::apply_rule(at::Tensor& param, Blockwise8bitParamState& state, const Rule& rule,
+                                        int64_t ordinal) {
   const at::Tensor grad = param.grad().to(param.scalar_type()).contiguous();
   move_state_to(state, param.device());
+  kernels::ParamRounding rounding;
+  if (rounding_seed_ && param.scalar_type() == at::kBFloat16)
+    rounding = {true, rounding_key(*rounding_seed_, ordinal, state.step())};
 #if TERNARY_WITH_CUDA
   if (param.is_cuda()) {
+    TORCH_CHECK(!rounding.stochastic, "stochastic rounding of bf16 parameters runs on CPU tensors only; the CUDA "
+                                      "step rounds to nearest (train with fp32 master weights on CUDA)");
     cuda_step(param, grad, state, rule);
     return;
   }
@@ -140,11 +194,11 @@ void Blockwise8bitOptimizer::apply_rule(at::Tensor& param, Blockwise8bitParamSta
       QuantizedState s1{state.state1().data_ptr<uint8_t>(), state.absmax1().data_ptr<float>()};
       QuantizedState s2{two ? state.state2().data_ptr<uint8_t>() : nullptr,
                         two ? state.absmax2().data_ptr<float>() : nullptr};
-      if (reference_kernel_) kernels::reference_blockwise_step(p, g, n, s1, s2, rule);
-      else kernels::fused_blockwise_step(p, g, n, s1, s2, rule);
+      if (reference_kernel_) kernels::reference_blockwise_step(p, g, n, s1, s2, rule, rounding);
+      else kernels::fused_blockwise_step(p, g, n, s1, s2, rule, rounding);
     } else {
-      kernels::fp32_state_step(p, g, n, state.state1().data_ptr<float>(), two ? state.state2().data_ptr<float>() : nullptr,
-                      rule);
+      kernels::fp32_state_step(p, g, n, state.state1().data_ptr<float>(),
+                               two ? state.state2().data_ptr<float>() : nullptr, rule, rounding);
     }
   };
   if (param.scalar_type() == at::kFloat) {
@@ -156,10 +210,12 @@ void Blockwise8bitOptimizer::apply_rule(at::Tensor& param, Blockwise8bitParamSta
   }
 }
 
-template void Blockwise8bitOptimizer::apply_rule<AdamRule>(at::Tensor&, Blockwise8bitParamState&, const AdamRule&);
+template void Blockwise8bitOptimizer::apply_rule<AdamRule>(at::Tensor&, Blockwise8bitParamState&, const AdamRule&,
+                                                           int64_t);
 template void Blockwise8bitOptimizer::apply_rule<MomentumRule>(at::Tensor&, Blockwise8bitParamState&,
-                                                               const MomentumRule&);
-template void Blockwise8bitOptimizer::apply_rule<LionRule>(at::Tensor&, Blockwise8bitParamState&, const LionRule&);
+                                                               const MomentumRule&, int64_t);
+template void Blockwise8bitOptimizer::apply_rule<LionRule>(at::Tensor&, Blockwise8bitParamState&, const LionRule&,
+                                                           int64_t);
 
 void Blockwise8bitOptimizer::validate_state(const char* optimizer_name, int num_states) const {
   int64_t index = 0;

@@ -34,8 +34,8 @@ Lion8bit::Lion8bit(const std::vector<torch::optim::OptimizerParamGroup>& param_g
   }
 }
 
-at::Tensor Lion8bit::step(LossClosure closure) {
-  return step_with<Lion8bitOptions>(closure, "Lion8bit", 1, [](const Lion8bitOptions& o, int64_t) {
+void Lion8bit::update(at::Tensor& param, const torch::optim::OptimizerOptions& options, int64_t ordinal) {
+  update_with<Lion8bitOptions>(param, options, ordinal, "Lion8bit", 1, [](const Lion8bitOptions& o, int64_t) {
     const auto [beta1, beta2] = o.betas();
     return kernels::LionRule::make(o.lr(), beta1, beta2, o.weight_decay());
   });

@@ -26,9 +26,11 @@ class Lion8bit : public Blockwise8bitOptimizer {
   explicit Lion8bit(std::vector<at::Tensor> params, Lion8bitOptions defaults = {})
       : Lion8bit({torch::optim::OptimizerParamGroup(std::move(params))}, std::move(defaults)) {}
 
-  at::Tensor step(LossClosure closure = nullptr) override;
   void save(torch::serialize::OutputArchive& archive) const override;
   void load(torch::serialize::InputArchive& archive) override;
+
+ protected:
+  void update(at::Tensor& param, const torch::optim::OptimizerOptions& options, int64_t ordinal) override;
 };
 
 }  // namespace ternary

@@ -33,8 +33,8 @@ SGD8bit::SGD8bit(const std::vector<torch::optim::OptimizerParamGroup>& param_gro
   }
 }
 
-at::Tensor SGD8bit::step(LossClosure closure) {
-  return step_with<SGD8bitOptions>(closure, "SGD8bit", 1, [](const SGD8bitOptions& o, int64_t step) {
+void SGD8bit::update(at::Tensor& param, const torch::optim::OptimizerOptions& options, int64_t ordinal) {
+  update_with<SGD8bitOptions>(param, options, ordinal, "SGD8bit", 1, [](const SGD8bitOptions& o, int64_t step) {
     return kernels::MomentumRule{static_cast<float>(o.momentum()), static_cast<float>(o.lr()),
                         static_cast<float>(o.weight_decay()), step == 1};
   });

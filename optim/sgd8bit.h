@@ -26,9 +26,11 @@ class SGD8bit : public Blockwise8bitOptimizer {
   explicit SGD8bit(std::vector<at::Tensor> params, SGD8bitOptions defaults = {})
       : SGD8bit({torch::optim::OptimizerParamGroup(std::move(params))}, std::move(defaults)) {}
 
-  at::Tensor step(LossClosure closure = nullptr) override;
   void save(torch::serialize::OutputArchive& archive) const override;
   void load(torch::serialize::InputArchive& archive) override;
+
+ protected:
+  void update(at::Tensor& param, const torch::optim::OptimizerOptions& options, int64_t ordinal) override;
 };
 
 }  // namespace ternary

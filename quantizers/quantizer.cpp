@@ -121,7 +121,8 @@ at::Tensor QuantizerImpl::forward(const at::Tensor& x) {
   const at::Tensor rows = x.reshape({n_rows, cols});
   if (fused_fake_quant_applies(spec_, x)) {
     const at::Tensor s = scale_statistic(rows.detach(), spec_.scale.statistic, spec_.levels, {}, spec_.scale.eps);
-    return finish(x, fused_fake_quant(rows, s, spec_.levels.min_code(), spec_.levels.max_code(), &fused_output_buffer_));
+    return finish(x, fused_fake_quant(rows, s, spec_.levels.min_code(), spec_.levels.max_code(),
+                                       reuse_output_buffer_ ? &fused_output_buffer_ : nullptr));
   }
   return finish(x, quantize_rows_reference(rows, row_params(rows)));
 }
@@ -157,6 +158,11 @@ QuantizedValues QuantizerImpl::encode(const at::Tensor& x) {
 void QuantizerImpl::set_warmup_lambda(double lambda) {
   TORCH_CHECK(lambda >= 0.0 && lambda <= 1.0, "warm-up lambda must be in [0, 1], got ", lambda);
   warmup_lambda_ = lambda;
+}
+
+void QuantizerImpl::set_output_buffer_reuse(bool on) {
+  reuse_output_buffer_ = on;
+  if (!on) fused_output_buffer_ = at::Tensor();
 }
 
 void QuantizerImpl::pretty_print(std::ostream& stream) const { stream << "ternary::Quantizer(" << spec_.describe() << ")"; }

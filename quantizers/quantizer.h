@@ -42,6 +42,10 @@ class QuantizerImpl : public torch::nn::Cloneable<QuantizerImpl> {
   // Warm-up mix for fine-tuning: x + lambda * (q(x) - x). lambda in [0, 1]; 1 = fully quantized.
   void set_warmup_lambda(double lambda);
   double warmup_lambda() const { return warmup_lambda_; }
+  // Whether the fused path keeps its output's memory from one call to the next (default on: a
+  // fresh allocation costs more in page faults than the pass). Off drops it: between steps it is
+  // a second copy of every quantized weight, which memory-lean training cannot afford.
+  void set_output_buffer_reuse(bool on);
   const QuantizerSpec& spec() const { return spec_; }
   void pretty_print(std::ostream& stream) const override;
 
@@ -62,6 +66,7 @@ class QuantizerImpl : public torch::nn::Cloneable<QuantizerImpl> {
 
   QuantizerSpec spec_;
   at::Tensor fused_output_buffer_;  // memory the fused path reuses across steps (not state)
+  bool reuse_output_buffer_ = true;
   int64_t learned_rows_ = 1;  // rows of the learned parameters, set by attach()
   double warmup_lambda_ = 1.0;
 };

@@ -86,6 +86,11 @@ const ConfigSchema<OptimizerConfig>& OptimizerConfig::schema() {
               "data-parallel runs: each rank keeps the state of its 1/N of the parameters, split at block "
               "boundaries (ZeRO stage 1; [distributed.md](distributed.md))")
         .when(takes_min_8bit_size)
+        .flag("step_in_backward", &OptimizerConfig::step_in_backward,
+              "update each parameter as soon as backward completes its gradient, then free the gradient: the "
+              "full set of gradients never exists (one process, `grad_accum: 1`, no global-norm clipping; "
+              "[training.md](training.md#memory-real-shapes-in-24-gib))")
+        .when(takes_min_8bit_size)
         .label([](const OptimizerConfig& c) { return std::string("optimizer '") + to_string(c.name) + "'"; })
         .check([](const SectionNode& s, OptimizerConfig& c) {
           // AdamW's usual default is decoupled decay 0.01; the others default to none.

@@ -32,6 +32,7 @@ struct OptimizerConfig {
   double momentum = 0.9;        // sgd8bit, sgd
   int64_t min_8bit_size = 4096;  // 8-bit optimizers
   bool shard_state = false;      // 8-bit optimizers, data-parallel runs: each rank keeps 1/N of the state (ZeRO-1)
+  bool step_in_backward = false;  // 8-bit optimizers: update each parameter as backward completes its gradient
   bool operator==(const OptimizerConfig&) const = default;
 
   // Throws ConfigError ("file:line: optimizer.key: ...") naming the bad key or value.

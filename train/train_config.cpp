@@ -133,7 +133,14 @@ const ConfigSchema<TrainingConfig>& training_schema() {
         .integer("batch_size", &TrainingConfig::batch_size, 1, kNoMax, "sequences per micro-batch")
         .integer("seq_len", &TrainingConfig::seq_len, 1, kNoMax, "tokens per sequence")
         .integer("grad_accum", &TrainingConfig::grad_accum, 1, kNoMax, "micro-batches per optimizer step")
-        .number("grad_clip", &TrainingConfig::grad_clip, 0.0, kInf, "max global gradient norm (0 = off)")
+        .number("grad_clip", &TrainingConfig::grad_clip, 0.0, kInf, "max gradient norm (0 = off); see `grad_clip_scope`")
+        .choice("grad_clip_scope", &TrainingConfig::grad_clip_scope,
+                named({GradClipScope::kGlobal, GradClipScope::kParameter}),
+                "`global`: clip the norm of all gradients together; `parameter`: clip each parameter's gradient to "
+                "its own norm (what `optimizer.step_in_backward` can do)")
+        .choice("master_weights", &TrainingConfig::master_weights, named({MasterWeights::kFp32, MasterWeights::kBf16}),
+                "dtype of the trained weight matrices; `bf16` halves them and the 8-bit optimizer updates them "
+                "with seeded stochastic rounding (needs `autocast: bf16` and an 8-bit optimizer)")
         .choice("autocast", &TrainingConfig::autocast, named({Autocast::kNone, Autocast::kBf16}),
                 "`bf16`: the training forward under LibTorch autocast (bf16 matmuls; weights, gradients, optimizer "
                 "state and eval stay fp32)")
@@ -272,9 +279,42 @@ std::vector<std::string> section_names() {
   return names;
 }
 
+// Keys of different sections that do not go together; each error names the key and the fix.
+void check_combinations(const YamlReader& reader, const YAML::Node& root, const TrainConfig& c) {
+  const SectionNode optimizer(reader, root, "optimizer"), training(reader, root, "training");
+  if (c.optimizer.step_in_backward) {
+    const std::string why = " needs every gradient at once, and with step_in_backward no two exist together";
+    if (c.training.grad_accum > 1)
+      optimizer.fail("step_in_backward", "training.grad_accum " + std::to_string(c.training.grad_accum) + why +
+                                             "; set training.grad_accum: 1 (raise batch_size instead)");
+    if (c.training.grad_clip > 0 && c.training.grad_clip_scope == GradClipScope::kGlobal)
+      optimizer.fail("step_in_backward", "global-norm clipping (training.grad_clip)" + why +
+                                             "; set training.grad_clip_scope: parameter, or training.grad_clip: 0");
+    if (c.optimizer.shard_state)
+      optimizer.fail("step_in_backward", "does not combine with shard_state (sharded gradients are reduced after "
+                                         "backward); use one of the two");
+  }
+  if (c.training.grad_clip_scope == GradClipScope::kParameter && c.optimizer.shard_state)
+    training.fail("grad_clip_scope", "`parameter` does not combine with optimizer.shard_state (a rank holds pieces "
+                                     "of parameters); use `global`");
+  if (c.training.master_weights == MasterWeights::kBf16) {
+    if (c.training.autocast != Autocast::kBf16)
+      training.fail("master_weights", "bf16 master weights need training.autocast: bf16 (the forward must run in "
+                                      "bf16); set it");
+    if (!is_8bit(c.optimizer.name))
+      training.fail("master_weights", std::string("bf16 needs an 8-bit optimizer, which rounds updates "
+                                                  "stochastically; optimizer '") +
+                                          to_string(c.optimizer.name) + "' would lose small updates to rounding");
+  }
+}
+
 }  // namespace
 
 const char* to_string(Autocast a) { return a == Autocast::kBf16 ? "bf16" : "none"; }
+
+const char* to_string(GradClipScope scope) { return scope == GradClipScope::kParameter ? "parameter" : "global"; }
+
+const char* to_string(MasterWeights dtype) { return dtype == MasterWeights::kBf16 ? "bf16" : "fp32"; }
 
 const char* to_string(OnNonFinite policy) { return policy == OnNonFinite::kStop ? "stop" : "skip"; }
 
@@ -327,6 +367,7 @@ TrainConfig TrainConfig::parse(const std::string& yaml_text, const std::string& 
   init_schema().parse(reader, root, c.init);
   distillation_schema().parse(reader, root, c.distillation);
   top_level_schema().parse(reader, root, c);
+  check_combinations(reader, root, c);
   return c;
 }
 

@@ -39,6 +39,15 @@ struct ScheduleConfig {
 enum class Autocast { kNone, kBf16 };  // kBf16: forward in bfloat16 autocast (master weights stay fp32)
 const char* to_string(Autocast autocast);
 
+// What training.grad_clip bounds: the norm of all gradients together, or each parameter's own.
+enum class GradClipScope { kGlobal, kParameter };
+const char* to_string(GradClipScope scope);
+
+// The dtype of the latent (trained) weight matrices: fp32, or bf16 updated by the 8-bit optimizer
+// with stochastic rounding (norms and quantizer scales stay fp32).
+enum class MasterWeights { kFp32, kBf16 };
+const char* to_string(MasterWeights dtype);
+
 // A step whose loss or gradient norm is NaN/Inf: kSkip leaves the weights and optimizer state as
 // they were (as AMP's GradScaler skips), and the run stops after max_nonfinite_steps in a row;
 // kStop stops at the first.
@@ -51,6 +60,8 @@ struct TrainingConfig {
   int64_t seq_len = 64;
   int64_t grad_accum = 1;    // micro-batches per optimizer step
   double grad_clip = 1.0;    // max global grad norm; 0 = no clipping
+  GradClipScope grad_clip_scope = GradClipScope::kGlobal;
+  MasterWeights master_weights = MasterWeights::kFp32;
   Autocast autocast = Autocast::kNone;
   OnNonFinite on_nonfinite = OnNonFinite::kSkip;
   int64_t max_nonfinite_steps = 10;  // consecutive skipped steps before the run stops as diverged

@@ -24,6 +24,7 @@
 #include "train/lr_schedule.h"
 #include "train/make_optimizer.h"
 #include "train/sampling.h"
+#include "train/step_in_backward.h"
 
 namespace ternary {
 namespace fs = std::filesystem;
@@ -37,6 +38,27 @@ LlamaModel model_from_checkpoint(const std::string& dir, bool include_quantizer_
   checkpoint.load_model(*model, include_quantizer_state);
   if (!include_quantizer_state) model->initialize_quantizers();  // from the loaded weights
   return model;
+}
+
+// training.master_weights: bf16. Each matrix is converted in turn, so the fp32 copy of only one
+// exists at a time beside the model.
+void convert_weight_matrices(LlamaModelImpl& model, at::ScalarType dtype) {
+  at::NoGradGuard no_grad;
+  for (auto& p : model.named_parameters())
+    if (uses_weight_decay(p.key(), p.value())) p.value().set_data(p.value().to(dtype));
+}
+
+// training.grad_clip_scope: parameter. Each gradient is clipped to its own norm (clip_grad_norm_'s
+// rule, one parameter at a time); returns the global norm before clipping.
+double clip_each_gradient(const std::vector<at::Tensor>& parameters, double max_norm) {
+  double squared = 0;
+  for (const auto& p : parameters) {
+    if (!p.grad().defined()) continue;
+    const double norm = p.grad().detach().norm().item<double>();
+    squared += norm * norm;
+    if (std::isfinite(norm) && norm > max_norm) p.grad().mul_(max_norm / (norm + 1e-6));
+  }
+  return std::sqrt(squared);
 }
 
 }  // namespace
@@ -89,6 +111,7 @@ Trainer::Trainer(TrainConfig config, const Checkpoint* resume, std::ostream* log
   if (!resume) build_model();
   else model_ = LlamaModel(config_.model, config_.quantization.recipe());
   model_->to(device_);
+  if (config_.training.master_weights == MasterWeights::kBf16) convert_weight_matrices(*model_, at::kBFloat16);
   model_->set_activation_checkpointing(config_.training.activation_checkpointing);
   if (config_.distillation.enabled()) build_teacher();
   if (resume) resume->load_model(*model_, /*include_quantizer_state=*/true);
@@ -143,6 +166,12 @@ double Trainer::clip_sharded_gradients(double max_norm) {
     if (coefficient < 1.0) gradient_reducer_->scale_own_gradients(coefficient);
   }
   return norm;
+}
+
+AutocastScope Trainer::bf16_weight_scope() const {
+  // Eval and samples run in fp32 unless the weights themselves are bf16: then a bf16 matmul is
+  // the only kind their mixed dtypes allow.
+  return AutocastScope(config_.training.master_weights == MasterWeights::kBf16, device_.type());
 }
 
 bool Trainer::is_main() const { return !group_ || group_->is_main(); }
@@ -229,8 +258,24 @@ std::unique_ptr<torch::optim::Optimizer> Trainer::make_whole_optimizer() const {
 void Trainer::build_optimizer() {
   if (!sharded_) {
     optimizer_ = make_whole_optimizer();
-    return;
+  } else {
+    build_sharded_optimizer();
   }
+  auto* blockwise = dynamic_cast<Blockwise8bitOptimizer*>(optimizer_.get());
+  if (config_.training.master_weights == MasterWeights::kBf16)  // 8-bit: TrainConfig checked
+    blockwise->set_bf16_stochastic_rounding(static_cast<uint64_t>(config_.seed));
+  if (config_.optimizer.step_in_backward) {
+    if (group_)
+      throw ConfigError("optimizer.step_in_backward runs in one process: with WORLD_SIZE=" +
+                        std::to_string(world_size()) + " gradients are averaged across ranks after backward; "
+                        "drop step_in_backward or run one process");
+    const TrainingConfig& t = config_.training;
+    const bool clips = t.grad_clip > 0 && t.grad_clip_scope == GradClipScope::kParameter;
+    step_in_backward_ = std::make_unique<StepInBackward>(model_->parameters(), *blockwise, clips ? t.grad_clip : 0.0);
+  }
+}
+
+void Trainer::build_sharded_optimizer() {
   // ZeRO-1: this rank's pieces only. Each keeps its whole parameter's weight decay and its
   // 8-bit-or-fp32 choice (min_8bit_size applies to the whole parameter), so the pieces' states are
   // exactly the unsharded optimizer's.
@@ -303,6 +348,7 @@ double Trainer::evaluate() {
   const bool was_training = model_->is_training();
   model_->eval();
   at::NoGradGuard no_grad;
+  const AutocastScope bf16_weights = bf16_weight_scope();
   double total = 0;  // each rank evaluates every world_size-th batch; the sum is reduced
   const int64_t rank = group_ ? group_->rank() : 0;
   for (size_t i = static_cast<size_t>(rank); i < val_batches_.size(); i += static_cast<size_t>(world_size())) {
@@ -328,6 +374,7 @@ std::string Trainer::sample_text() {
   at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(config_.seed + state_.step));
   const SamplingOptions options{config_.eval.sample_tokens, config_.eval.temperature, config_.eval.top_k,
                                 tokenizer_->vocab_size()};
+  const AutocastScope bf16_weights = bf16_weight_scope();
   return tokenizer_->decode(generate(model_, prompt, options, generator));
 }
 
@@ -367,6 +414,7 @@ StepMetrics Trainer::train_step() {
 
   model_->train();
   zero_gradients();
+  if (step_in_backward_) step_in_backward_->begin();
   for (int64_t micro = 0; micro < t.grad_accum; ++micro) {
     auto [inputs, targets] = dataset_->sample_train(t.batch_size, t.seq_len, data_generator_,
                                                     group_ ? group_->rank() : 0, world_size());
@@ -377,7 +425,12 @@ StepMetrics Trainer::train_step() {
     }
     const bool last_micro_batch = micro + 1 == t.grad_accum;
     if (gradient_reducer_ && last_micro_batch) gradient_reducer_->arm();
-    loss.backward();
+    // Stepping in backward, a non-finite loss must stop before any parameter is updated.
+    if (step_in_backward_ && !std::isfinite(loss.item<double>())) {
+      m.loss += loss.item<double>();
+      continue;
+    }
+    loss.backward();  // with step_in_backward, each parameter is updated here as its gradient completes
     if (gradient_reducer_ && last_micro_batch) gradient_reducer_->finish();  // gradients: the mean over ranks
     m.loss += loss.item<double>();
   }
@@ -387,11 +440,18 @@ StepMetrics Trainer::train_step() {
     m.loss = loss.item<double>() / static_cast<double>(world_size());
   }
   const double max_norm = t.grad_clip > 0 ? t.grad_clip : INFINITY;
-  m.grad_norm = sharded_ ? clip_sharded_gradients(max_norm)
-                         : torch::nn::utils::clip_grad_norm_(model_->parameters(), max_norm);
+  if (step_in_backward_) {  // already stepped; a non-finite gradient left its parameter as it was
+    m.grad_norm = std::isfinite(m.loss) ? step_in_backward_->gradient_norm() : NAN;
+  } else if (sharded_) {
+    m.grad_norm = clip_sharded_gradients(max_norm);
+  } else if (t.grad_clip_scope == GradClipScope::kParameter) {
+    m.grad_norm = clip_each_gradient(model_->parameters(), max_norm);
+  } else {
+    m.grad_norm = torch::nn::utils::clip_grad_norm_(model_->parameters(), max_norm);
+  }
   if (std::isfinite(m.loss) && std::isfinite(m.grad_norm)) {
     nonfinite_in_a_row_ = 0;
-    optimizer_->step();
+    if (!step_in_backward_) optimizer_->step();
     if (sharded_) gradient_reducer_->all_gather_parameters();  // every rank's stepped pieces, everywhere
   } else {  // as AMP's GradScaler: no update, weights and optimizer state stay as they were
     ++nonfinite_in_a_row_;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/tokenizer.h"
+#include "models/autocast_scope.h"
 #include "models/llama_model.h"
 #include "train/checkpoint.h"
 #include "train/optimizer_shards.h"
@@ -27,6 +28,7 @@ namespace ternary {
 
 class DistributedGroup;
 class GradientReducer;
+class StepInBackward;
 
 struct TrainResult {
   int64_t step = 0;                 // optimizer steps done in total
@@ -74,9 +76,11 @@ class Trainer {
   void build_model();
   void build_teacher();
   void build_optimizer();
+  void build_sharded_optimizer();
   std::unique_ptr<torch::optim::Optimizer> make_whole_optimizer() const;  // over the whole parameters
   at::Tensor loss_of(const at::Tensor& inputs, const at::Tensor& targets);
   std::string sample_text();
+  AutocastScope bf16_weight_scope() const;
   std::string save_checkpoint(const std::string& name);
   int64_t world_size() const;
   bool any_rank_requests_stop(bool local_request);
@@ -99,6 +103,7 @@ class Trainer {
   int64_t nonfinite_in_a_row_ = 0;  // consecutive skipped steps (training.on_nonfinite)
   DistributedGroup* group_ = nullptr;
   std::unique_ptr<GradientReducer> gradient_reducer_;
+  std::unique_ptr<StepInBackward> step_in_backward_;  // optimizer.step_in_backward
   bool sharded_ = false;                  // optimizer.shard_state in a run of 2+ ranks: ZeRO-1
   std::vector<StateRange> shard_ranges_;  // sharded: the pieces this rank's optimizer steps
 };

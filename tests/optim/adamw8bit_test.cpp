@@ -9,6 +9,7 @@
 #include <torch/serialize.h>
 
 #include <cmath>
+#include <optional>
 #include <sstream>
 
 #include "kernels/blockwise_update.h"
@@ -192,6 +193,65 @@ TEST(AdamW8bit, Bf16ParametersTrainWithEightBitState) {
   EXPECT_EQ(p.scalar_type(), at::kBFloat16);
   // bf16 keeps 8 mantissa bits, so each stored step rounds; the mean drift stays at that scale
   EXPECT_LT((p.to(at::kFloat) - reference).abs().mean().item<float>(), 5e-3);
+}
+
+// step_parameter (optimizer.step_in_backward) gives each parameter exactly what step() gives it,
+// in any order, with its own group's options.
+TEST(AdamW8bit, StepParameterEqualsTheStepOfThatParameter) {
+  std::vector<at::Tensor> mine = {parameter({64, 80}, 1), parameter({300}, 2)};
+  std::vector<at::Tensor> theirs = {mine[0].detach().clone().requires_grad_(), mine[1].detach().clone().requires_grad_()};
+  auto groups = [](const std::vector<at::Tensor>& p) {
+    return std::vector<torch::optim::OptimizerParamGroup>{
+        torch::optim::OptimizerParamGroup({p[0]}, std::make_unique<AdamW8bitOptions>(AdamW8bitOptions(1e-2))),
+        torch::optim::OptimizerParamGroup({p[1]}, std::make_unique<AdamW8bitOptions>(
+                                                      AdamW8bitOptions(3e-3).weight_decay(0.0).min_8bit_size(0)))};
+  };
+  AdamW8bit by_parameter(groups(mine)), whole(groups(theirs));
+  for (int step = 0; step < 5; ++step) {
+    for (size_t k = 0; k < 2; ++k) {
+      const at::Tensor grad = at::randn(mine[k].sizes());
+      mine[k].mutable_grad() = grad.clone();
+      theirs[k].mutable_grad() = grad.clone();
+    }
+    by_parameter.step_parameter(mine[1]);  // the reverse order backward would produce
+    by_parameter.step_parameter(mine[0]);
+    whole.step();
+  }
+  for (size_t k = 0; k < 2; ++k) EXPECT_TRUE(at::equal(mine[k], theirs[k])) << k;
+  at::Tensor stranger = parameter({4});
+  EXPECT_THROW(by_parameter.step_parameter(stranger), c10::Error);
+}
+
+// bf16 parameters with stochastic rounding: determined by the seed (the same seed, the same
+// weights), another seed gives other roundings, and the result tracks fp32 AdamW closer than
+// rounding to nearest does when updates are under half a bf16 ulp.
+TEST(AdamW8bit, Bf16StochasticRoundingIsSeededAndTracksFp32) {
+  auto train = [](std::optional<uint64_t> seed) {
+    at::Tensor p = (at::ones({64, 128}) * 3.0f).to(at::kBFloat16).requires_grad_();
+    AdamW8bit optimizer({p}, AdamW8bitOptions(2e-3).weight_decay(0.0));
+    optimizer.set_bf16_stochastic_rounding(seed);
+    at::manual_seed(5);
+    for (int step = 0; step < 50; ++step) {
+      p.mutable_grad() = (at::randn({64, 128}) + 0.5f).to(at::kBFloat16);
+      optimizer.step();
+    }
+    return p.detach().to(at::kFloat);
+  };
+  at::Tensor reference = (at::ones({64, 128}) * 3.0f).requires_grad_();
+  {
+    torch::optim::AdamW fp32({reference}, torch::optim::AdamWOptions(2e-3).weight_decay(0.0));
+    at::manual_seed(5);
+    for (int step = 0; step < 50; ++step) {
+      reference.mutable_grad() = (at::randn({64, 128}) + 0.5f).to(at::kBFloat16).to(at::kFloat);
+      fp32.step();
+    }
+  }
+  const at::Tensor a = train(1), b = train(1), c = train(2), nearest = train(std::nullopt);
+  EXPECT_TRUE(at::equal(a, b));
+  EXPECT_FALSE(at::equal(a, c));
+  const double drift_stochastic = (a.mean() - reference.detach().mean()).abs().item<double>();
+  const double drift_nearest = (nearest.mean() - reference.detach().mean()).abs().item<double>();
+  EXPECT_LT(drift_stochastic, 0.2 * drift_nearest) << drift_stochastic << " vs " << drift_nearest;
 }
 
 TEST(AdamW8bit, RejectsBadOptionsAndParameters) {

@@ -57,7 +57,7 @@ optimizer: {name: adam8bit, lr: 3.0e-4, betas: [0.8, 0.95], eps: 1.0e-6, weight_
             shard_state: true}
 schedule: {warmup_steps: 7, decay_steps: 900, min_lr_ratio: 0.25}
 training: {steps: 1000, batch_size: 3, seq_len: 40, grad_accum: 2, grad_clip: 0.5, autocast: bf16, on_nonfinite: stop,
-           max_nonfinite_steps: 4, tensorboard: true, activation_checkpointing: true}
+           max_nonfinite_steps: 4, tensorboard: true, activation_checkpointing: true, master_weights: bf16}
 eval: {every: 11, batches: 4, log_every: 9, sample_tokens: 17, sample_prompt: "\nKING:", temperature: 0.5, top_k: 5}
 checkpoint: {every: 13, keep_last: 3, keep_best: false}
 data: {text_files: [a.txt, b.txt], tokenized: t.bin, tokenizer: sentencepiece, tokenizer_model: sp.model,
@@ -118,6 +118,9 @@ TEST(TrainConfig, EveryDumpedKeyCarriesItsValue) {
       for (const auto& key : entry.second) names.push_back(key.first.as<std::string>());
     else names.push_back("");
     for (const std::string& name : names) {
+      // They cannot be set with shard_state; StepInBackwardKeysCarryTheirValues covers them.
+      if (section + "." + name == "optimizer.step_in_backward" || section + "." + name == "training.grad_clip_scope")
+        continue;
       YAML::Node copy = YAML::Clone(dumped);
       if (name.empty()) copy.remove(section);
       else copy[section].remove(name);
@@ -133,6 +136,23 @@ TEST(TrainConfig, EveryDumpedKeyCarriesItsValue) {
     }
   }
   EXPECT_GE(keys, 50);
+}
+
+// The keys that cannot go with kEveryKeyChanged's (shard_state, grad_accum 2, global clipping)
+// carry their values through a dump too.
+TEST(TrainConfig, StepInBackwardKeysCarryTheirValues) {
+  const TrainConfig c = TrainConfig::parse(
+      "optimizer: {step_in_backward: true}\ntraining: {grad_clip_scope: parameter}\n", "run.yaml");
+  EXPECT_TRUE(c.optimizer.step_in_backward);
+  EXPECT_EQ(c.training.grad_clip_scope, GradClipScope::kParameter);
+  const TrainConfig again = TrainConfig::parse(c.to_yaml(), "dumped.yaml");
+  EXPECT_TRUE(again == c);
+  YAML::Node dumped = YAML::Load(c.to_yaml());
+  YAML::Node without_scope = YAML::Clone(dumped);
+  dumped["optimizer"].remove("step_in_backward");
+  EXPECT_FALSE(TrainConfig::parse(YAML::Dump(dumped), "dropped.yaml") == c);
+  without_scope["training"].remove("grad_clip_scope");  // global clipping: an error with step_in_backward
+  EXPECT_THROW(TrainConfig::parse(YAML::Dump(without_scope), "dropped.yaml"), ConfigError);
 }
 
 // docs/training.md carries the key table that the schema generates (ternary-train --config-keys).
@@ -224,6 +244,28 @@ TEST(TrainConfig, ErrorsNameFileLineAndKey) {
   EXPECT_EQ(error_of("training: {autocast: fp16}\n"),
             "run.yaml:1: training.autocast: unknown value 'fp16' (expected one of: none, bf16)");
   EXPECT_EQ(error_of("model: [1, 2]\n"), "run.yaml:1: 'model' must be a map of keys");
+  // Keys of different sections that do not go together.
+  EXPECT_EQ(error_of("optimizer: {step_in_backward: true}\n"),
+            "run.yaml:1: optimizer.step_in_backward: global-norm clipping (training.grad_clip) needs every gradient "
+            "at once, and with step_in_backward no two exist together; set training.grad_clip_scope: parameter, or "
+            "training.grad_clip: 0");
+  EXPECT_EQ(error_of("optimizer: {step_in_backward: true}\ntraining: {grad_clip: 0, grad_accum: 4}\n"),
+            "run.yaml:1: optimizer.step_in_backward: training.grad_accum 4 needs every gradient at once, and with "
+            "step_in_backward no two exist together; set training.grad_accum: 1 (raise batch_size instead)");
+  EXPECT_EQ(error_of("optimizer: {step_in_backward: true, shard_state: true}\ntraining: {grad_clip: 0}\n"),
+            "run.yaml:1: optimizer.step_in_backward: does not combine with shard_state (sharded gradients are reduced "
+            "after backward); use one of the two");
+  EXPECT_EQ(error_of("optimizer: {name: adamw, step_in_backward: true}\n")
+                .rfind("run.yaml:1: unknown key 'step_in_backward' in optimizer 'adamw'", 0),
+            0u);
+  EXPECT_EQ(error_of("training: {master_weights: bf16}\n"),
+            "run.yaml:1: training.master_weights: bf16 master weights need training.autocast: bf16 (the forward must "
+            "run in bf16); set it");
+  EXPECT_EQ(error_of("optimizer: {name: adamw}\ntraining: {master_weights: bf16, autocast: bf16}\n"),
+            "run.yaml:2: training.master_weights: bf16 needs an 8-bit optimizer, which rounds updates "
+            "stochastically; optimizer 'adamw' would lose small updates to rounding");
+  EXPECT_EQ(error_of("training: {master_weights: fp16}\n"),
+            "run.yaml:1: training.master_weights: unknown value 'fp16' (expected one of: fp32, bf16)");
   EXPECT_EQ(error_of("model: {dim: 64\n").rfind("run.yaml:", 0), 0u);  // YAML syntax error with a line
   EXPECT_EQ(error_of("", {}), "");
 }

@@ -296,6 +296,95 @@ TEST(Trainer, DataProblemsAreClearErrors) {
   }
 }
 
+// optimizer.step_in_backward updates each parameter inside backward, as soon as its gradient is
+// complete, and frees the gradient. Without clipping and with one micro-batch it must give exactly
+// the ordinary step's losses and weights, also through checkpointed layers (whose recomputation
+// runs its own backward); per-parameter clipping gives what the ordinary step's does.
+TEST(Trainer, StepInBackwardTrainsExactlyAsTheOrdinaryStep) {
+  const std::vector<std::vector<std::string>> settings = {
+      {"training.grad_clip=0"},
+      {"training.grad_clip=0.05", "training.grad_clip_scope=parameter"},
+  };
+  for (const auto& setting : settings) {
+    auto with = [&](std::vector<std::string> extra) {
+      extra.insert(extra.end(), setting.begin(), setting.end());
+      extra.push_back("eval.sample_tokens=0");
+      return extra;
+    };
+    Trainer ordinary(tiny_config(fresh_dir("ordinary"), with({})), "", nullptr);
+    Trainer in_backward(tiny_config(fresh_dir("in_backward"), with({"optimizer.step_in_backward=true"})), "", nullptr);
+    Trainer checkpointed(tiny_config(fresh_dir("in_backward_ckpt"), with({"optimizer.step_in_backward=true",
+                                                                          "training.activation_checkpointing=true"})),
+                         "", nullptr);
+    const TrainResult a = ordinary.run(), b = in_backward.run(), c = checkpointed.run();
+    EXPECT_EQ(a.losses, b.losses) << setting.back();
+    EXPECT_EQ(a.losses, c.losses) << setting.back();
+    EXPECT_EQ(a.val_loss, b.val_loss);
+    expect_same_parameters(ordinary.model(), in_backward.model());
+    expect_same_parameters(ordinary.model(), checkpointed.model());
+    for (const auto& p : in_backward.model()->parameters()) EXPECT_FALSE(p.grad().defined()) << "freed in backward";
+  }
+}
+
+// A non-finite loss stops before backward, so no parameter is updated; a run resumed from a
+// step_in_backward checkpoint continues as one without it (the optimizer state is the same).
+TEST(Trainer, StepInBackwardSkipsANonFiniteLossAndResumesAsTheOrdinaryStep) {
+  {
+    Trainer trainer(tiny_config(fresh_dir("sib_nonfinite"), {"training.grad_clip=0", "optimizer.step_in_backward=true",
+                                                             "eval.sample_tokens=0"}),
+                    "", nullptr);
+    at::NoGradGuard no_grad;
+    trainer.model()->named_parameters()["norm.weight"].fill_(std::numeric_limits<float>::quiet_NaN());
+    const at::Tensor embedding = trainer.model()->named_parameters()["embed_tokens.weight"].clone();
+    EXPECT_TRUE(trainer.train_step().skipped);
+    EXPECT_TRUE(at::equal(embedding, trainer.model()->named_parameters()["embed_tokens.weight"]));
+  }
+  const std::string straight_dir = fresh_dir("sib_straight");
+  Trainer straight(tiny_config(straight_dir, {"training.grad_clip=0", "eval.sample_tokens=0"}), "", nullptr);
+  const TrainResult full = straight.run();
+  const std::string stopped_dir = fresh_dir("sib_stopped");
+  std::atomic<bool> stop{true};  // one step in backward, then a checkpoint
+  const TrainResult first = Trainer(tiny_config(stopped_dir, {"training.grad_clip=0", "eval.sample_tokens=0",
+                                                              "optimizer.step_in_backward=true"}),
+                                    "", nullptr)
+                                .run(&stop);
+  Trainer second_half(tiny_config(stopped_dir, {"training.grad_clip=0", "eval.sample_tokens=0"}),
+                      find_checkpoint(stopped_dir), nullptr);
+  const TrainResult rest = second_half.run();
+  std::vector<double> joined = first.losses;
+  joined.insert(joined.end(), rest.losses.begin(), rest.losses.end());
+  EXPECT_EQ(joined, full.losses);
+  expect_same_parameters(second_half.model(), straight.model());
+}
+
+// training.master_weights: bf16 keeps the weight matrices in bf16 (norms and quantizer scales in
+// fp32), trains close to fp32 master weights, and resumes exactly: the stochastic rounding is keyed
+// by the seed, the parameter and its checkpointed step count, not by a stream that a restart loses.
+TEST(Trainer, Bf16MasterWeightsTrainCloseToFp32AndResumeExactly) {
+  const std::vector<std::string> bf16 = {"training.master_weights=bf16", "training.autocast=bf16",
+                                         "eval.sample_tokens=0"};
+  const std::string straight_dir = fresh_dir("bf16_straight");
+  Trainer straight(tiny_config(straight_dir, bf16), "", nullptr);
+  for (const auto& p : straight.model()->named_parameters())
+    EXPECT_EQ(p.value().scalar_type(), uses_weight_decay(p.key(), p.value()) ? at::kBFloat16 : at::kFloat) << p.key();
+  const TrainResult full = straight.run();
+  Trainer fp32(tiny_config(fresh_dir("bf16_reference"), {"training.autocast=bf16", "eval.sample_tokens=0"}), "",
+               nullptr);
+  const TrainResult reference = fp32.run();
+  EXPECT_NEAR(full.val_loss, reference.val_loss, 0.02 * reference.val_loss);
+  EXPECT_LT(full.losses.back(), full.losses.front());
+
+  const std::string stopped_dir = fresh_dir("bf16_stopped");
+  std::atomic<bool> stop{true};
+  const TrainResult first = Trainer(tiny_config(stopped_dir, bf16), "", nullptr).run(&stop);
+  Trainer resumed(tiny_config(stopped_dir, bf16), find_checkpoint(stopped_dir), nullptr);
+  const TrainResult rest = resumed.run();
+  std::vector<double> joined = first.losses;
+  joined.insert(joined.end(), rest.losses.begin(), rest.losses.end());
+  EXPECT_EQ(joined, full.losses);
+  expect_same_parameters(resumed.model(), straight.model());
+}
+
 // Was: lr 1e3 ran to "done" with NaN gradient norms, and its checkpoints exported. A non-finite
 // step is skipped (weights and optimizer state untouched), K in a row stop the run, and a run that
 // diverged never writes a checkpoint.
