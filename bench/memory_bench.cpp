@@ -18,6 +18,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -26,6 +27,7 @@
 #include <vector>
 
 #include "bench/bench_cases.h"
+#include "common/heap_policy.h"
 #include "train/trainer.h"
 
 extern char** environ;
@@ -99,6 +101,7 @@ std::string last_line(const std::string& path) {
 int run_memory_case(const Options& options, const std::string& result_path) {
   const std::string& shape = options.shape;
   const int number = options.case_number;
+  if (!std::getenv("TERNARY_BENCH_GLIBC_DEFAULT_HEAP")) return_large_frees_to_the_os();  // as ternary-train does
   const std::string source = TERNARY_SOURCE_DIR;
   const std::string out = (fs::temp_directory_path() / ("ternary_bench_memory_" + shape)).string();
   fs::remove_all(out);

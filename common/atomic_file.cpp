@@ -51,6 +51,19 @@ void AtomicFileWriter::write(const void* data, size_t size) {
   written_ += size;
 }
 
+void AtomicFileWriter::rewrite_at(uint64_t offset, const void* data, size_t size) {
+  if (fd_ < 0) fail(path_, "the file was already committed");
+  if (offset + size > written_) fail(path_, "rewrite past the bytes written");
+  const auto* bytes = static_cast<const char*>(data);
+  size_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::pwrite(fd_, bytes + done, size - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail(path_, std::strerror(errno));
+    done += static_cast<size_t>(n);
+  }
+}
+
 void AtomicFileWriter::commit() {
   if (fd_ < 0) fail(path_, "the file was already committed");
   if (::fsync(fd_) != 0) fail(path_, std::string("fsync: ") + std::strerror(errno));

@@ -22,6 +22,8 @@ class AtomicFileWriter {
   void write(const void* data, size_t size);
   void write(std::string_view bytes) { write(bytes.data(), bytes.size()); }
   uint64_t bytes_written() const { return written_; }
+  // Overwrites bytes already written, at `offset` (a header filled in once the body is known).
+  void rewrite_at(uint64_t offset, const void* data, size_t size);
   void commit();  // fsync, rename over the target, fsync its directory
 
  private:

@@ -16,6 +16,7 @@
 
 #include "common/cli.h"
 #include "common/fnv1a.h"
+#include "common/heap_policy.h"
 #include "train/distributed_group.h"
 #include "train/rank_launcher.h"
 #include "train/trainer.h"
@@ -99,6 +100,7 @@ int train(const std::string& config_path, const std::vector<std::string>& overri
 }  // namespace
 
 int main(int argc, char** argv) {
+  ternary::return_large_frees_to_the_os();
   CLI::App app{"ternary-train: quantization-aware training of LLaMA-style models to ternary weights"};
   std::string config_path, resume;
   std::vector<std::string> overrides;

@@ -13,8 +13,8 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "common/atomic_file.h"
-#include "common/fnv1a.h"
+#include "train/corpus_files.h"
+#include "train/corpus_tokenization.h"
 #include "train/token_file.h"
 
 namespace ternary {
@@ -22,22 +22,6 @@ namespace {
 
 [[noreturn]] void fail(const std::string& path, const std::string& message) {
   throw std::runtime_error(path + ": " + message);
-}
-
-std::string read_text(const std::string& path) {
-  std::error_code error;
-  if (std::filesystem::is_directory(path, error)) fail(path, "is a directory, not a text file (check data.text_files)");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path, "cannot open the text file (check data.text_files)");
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-uint64_t fingerprint_of(const std::vector<std::string>& texts, const Tokenizer& tokenizer, double val_fraction) {
-  uint64_t h = fnv1a(tokenizer.id().data(), tokenizer.id().size());
-  for (const auto& text : texts) h = fnv1a(text.data(), text.size(), h);
-  return fnv1a(&val_fraction, sizeof val_fraction, h);
 }
 
 }  // namespace
@@ -81,9 +65,9 @@ TokenDataset TokenDataset::prepare(const TokenDatasetOptions& options, const Tok
   if (options.text_files.empty()) throw std::invalid_argument("data.text_files is empty: name at least one text file");
   if (!(options.val_fraction > 0 && options.val_fraction < 1))
     throw std::invalid_argument("data.val_fraction must be in (0, 1), got " + std::to_string(options.val_fraction));
-  std::vector<std::string> texts;
-  for (const auto& file : options.text_files) texts.push_back(read_text(file));
-  const uint64_t fingerprint = fingerprint_of(texts, tokenizer, options.val_fraction);
+  CorpusTokenization job{expand_text_files(options.text_files), options.cache_path, options.val_fraction,
+                         options.progress};
+  const uint64_t fingerprint = corpus_fingerprint(job.files, tokenizer, options.val_fraction);
   if (std::filesystem::exists(options.cache_path)) {
     try {
       TokenDataset cached = open(options.cache_path);
@@ -92,34 +76,7 @@ TokenDataset TokenDataset::prepare(const TokenDatasetOptions& options, const Tok
       // stale or damaged cache: rebuilt below
     }
   }
-  std::vector<int32_t> tokens;
-  for (const auto& text : texts) {
-    const auto ids = tokenizer.encode(text);
-    tokens.insert(tokens.end(), ids.begin(), ids.end());
-  }
-  const auto n = static_cast<int64_t>(tokens.size());
-  const auto n_val = static_cast<int64_t>(static_cast<double>(n) * options.val_fraction);
-  if (n_val < 2 || n - n_val < 2)
-    throw std::invalid_argument("corpus of " + std::to_string(n) + " tokens is too small for a train/val split");
-  TokenFileHeader h{};
-  std::memcpy(h.magic, kTokenFileMagic, sizeof kTokenFileMagic);
-  h.version = kTokenFileVersion;
-  h.token_bytes = tokenizer.vocab_size() <= 65536 ? 2 : 4;
-  h.vocab_size = static_cast<uint64_t>(tokenizer.vocab_size());
-  h.n_train = static_cast<uint64_t>(n - n_val);
-  h.n_val = static_cast<uint64_t>(n_val);
-  h.fingerprint = fingerprint;
-  std::strncpy(h.tokenizer_id, tokenizer.id().c_str(), sizeof h.tokenizer_id - 1);
-  std::filesystem::create_directories(std::filesystem::absolute(options.cache_path).parent_path());
-  AtomicFileWriter out(options.cache_path);
-  out.write(&h, sizeof h);
-  if (h.token_bytes == 2) {
-    const std::vector<uint16_t> narrow(tokens.begin(), tokens.end());
-    out.write(narrow.data(), narrow.size() * 2);
-  } else {
-    out.write(tokens.data(), tokens.size() * 4);
-  }
-  out.commit();
+  tokenize_corpus(job, tokenizer, fingerprint);
   return open(options.cache_path);
 }
 

@@ -8,6 +8,7 @@
 #include <ATen/core/Generator.h>
 #include <ATen/core/Tensor.h>
 
+#include <iosfwd>
 #include <memory>
 #include <string>
 #include <utility>
@@ -18,15 +19,17 @@
 namespace ternary {
 
 struct TokenDatasetOptions {
-  std::vector<std::string> text_files;
+  std::vector<std::string> text_files;  // files, directories and globs (train/corpus_files.h)
   std::string cache_path;     // where the tokenized file lives (rebuilt when stale)
   double val_fraction = 0.1;  // tail of the corpus held out
+  std::ostream* progress = nullptr;  // tokenization progress (bytes/s), when it runs
 };
 
 class TokenDataset {
  public:
-  // Opens cache_path if it holds exactly these files tokenized by `tokenizer`, else rebuilds it
-  // (written to a temporary file, then renamed, so a crash never leaves a half file behind).
+  // Opens cache_path if it holds exactly these files tokenized by `tokenizer`, else rebuilds it,
+  // streaming in constant memory (train/corpus_tokenization.h; written to a temporary file, then
+  // renamed, so a crash never leaves a half file behind).
   static TokenDataset prepare(const TokenDatasetOptions& options, const Tokenizer& tokenizer);
   // Opens and validates a tokenized file: every header field against the file size (overflow-safe)
   // and every token against the vocabulary; a corrupt or truncated one is a clear error.

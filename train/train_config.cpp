@@ -202,7 +202,9 @@ const ConfigSchema<DistributedConfig>& distributed_schema() {
 const ConfigSchema<DataConfig>& data_schema() {
   static const ConfigSchema<DataConfig> schema = [] {
     ConfigSchema<DataConfig> s("data");
-    s.paths("text_files", &DataConfig::text_files, "text files, tokenized once into `data.cache`")
+    s.paths("text_files", &DataConfig::text_files,
+                "text files, directories (every file under them) or glob patterns, tokenized once into `data.cache` "
+                "(streamed, constant memory)")
         .text("tokenized", &DataConfig::tokenized, "a pre-tokenized `TTOKENS1` file instead of text files")
         .choice("tokenizer", &DataConfig::tokenizer, named({TokenizerKind::kBytes, TokenizerKind::kSentencePiece}),
                 "`bytes` (256 ids) or `sentencepiece` with `tokenizer_model`")

@@ -191,10 +191,8 @@ void Trainer::prepare_data() {
   if (!d.tokenized.empty()) {
     dataset_ = std::make_unique<TokenDataset>(TokenDataset::open(d.tokenized));
   } else {
-    for (const auto& file : d.text_files)
-      if (!fs::exists(file)) throw std::runtime_error("data.text_files: '" + file + "' does not exist (check the path)");
     TokenDatasetOptions options{d.text_files, d.cache.empty() ? config_.output_dir + "/tokens.bin" : d.cache,
-                                d.val_fraction};
+                                d.val_fraction, is_main() ? log_ : nullptr};
     dataset_ = std::make_unique<TokenDataset>(TokenDataset::prepare(options, *tokenizer_));
   }
   if (config_.model.vocab_size == 0) config_.model.vocab_size = std::max(tokenizer_->vocab_size(), dataset_->vocab_size());

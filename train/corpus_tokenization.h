@@ -1,0 +1,34 @@
+// Text files to a token file (train/token_file.h), streamed: each file is read in 4 MiB blocks,
+// cut after the last newline of a block, and each piece is encoded and appended, so memory stays
+// flat whatever the corpus size (docs/training.md measures it). The file is written under a
+// temporary name and renamed when complete: an interrupted run leaves no file a later one trusts.
+// The header, written last, holds the split (the last val_fraction of the tokens validates) and
+// a fingerprint of tokenizer, contents and split that decides whether a cached file is reused.
+// LibTorch-free.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "common/tokenizer.h"
+#include "train/token_file.h"
+
+namespace ternary {
+
+struct CorpusTokenization {
+  std::vector<std::string> files;  // regular files (expand_text_files)
+  std::string out_path;
+  double val_fraction = 0.1;
+  std::ostream* progress = nullptr;  // a line every few seconds: share done, MB/s; then a summary
+};
+
+// FNV-1a over the tokenizer id, every file's bytes in order, and val_fraction, read in blocks.
+uint64_t corpus_fingerprint(const std::vector<std::string>& files, const Tokenizer& tokenizer, double val_fraction);
+
+// Tokenizes `job.files` into job.out_path with `fingerprint` in the header; returns the header.
+// Throws std::runtime_error naming the file (unreadable) or the problem (a corpus too small to split).
+TokenFileHeader tokenize_corpus(const CorpusTokenization& job, const Tokenizer& tokenizer, uint64_t fingerprint);
+
+}  // namespace ternary
