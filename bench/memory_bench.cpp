@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -103,13 +104,14 @@ int run_memory_case(const Options& options, const std::string& result_path) {
   const int number = options.case_number;
   if (!std::getenv("TERNARY_BENCH_GLIBC_DEFAULT_HEAP")) return_large_frees_to_the_os();  // as ternary-train does
   const std::string source = TERNARY_SOURCE_DIR;
-  const std::string out = (fs::temp_directory_path() / ("ternary_bench_memory_" + shape)).string();
+  const std::string out =
+      (fs::temp_directory_path() / ("ternary_bench_memory_" + shape + "_" + std::to_string(::getpid()))).string();
   fs::remove_all(out);
-  std::vector<std::string> overrides = {"output_dir=" + out, "data.text_files=[" + source + "/data/tinyshakespeare.txt]",
-                                        "data.cache=" + out + ".tokens", "training.steps=2", "training.seq_len=512",
-                                        "training.grad_accum=1",
-                                        "model.max_seq_len=512", "training.batch_size=1", "eval.batches=1",
-                                        "eval.every=0", "eval.sample_tokens=0", "checkpoint.keep_best=false"};
+  const std::string tokens = (fs::temp_directory_path() / "ternary_bench_memory.tokens").string();
+  std::vector<std::string> overrides = {
+      "output_dir=" + out, "data.text_files=[" + source + "/data/tinyshakespeare.txt]", "data.cache=" + tokens,
+      "training.steps=2", "training.seq_len=512", "training.grad_accum=1", "model.max_seq_len=512",
+      "training.batch_size=1", "eval.batches=1", "eval.every=0", "eval.sample_tokens=0", "checkpoint.keep_best=false"};
   for (const auto& o : case_overrides(number)) overrides.push_back(o);
   Trainer trainer(TrainConfig::from_file(source + "/" + config_file(shape), overrides), "", nullptr);
   trainer.train_step();  // the optimizer state comes into being

@@ -1,12 +1,16 @@
 #include "train/corpus_tokenization.h"
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <ostream>
 #include <stdexcept>
+#include <thread>
 
 #include "common/atomic_file.h"
 #include "common/fnv1a.h"
@@ -125,6 +129,7 @@ TokenFileHeader tokenize_corpus(const CorpusTokenization& job, const Tokenizer& 
         pending.erase(0, cut + 1);
       }
       done_bytes += b.size();
+      if (job.bytes_done) *job.bytes_done += b.size();
       if (Clock::now() - last_report >= std::chrono::seconds(2)) {
         report(false);
         last_report = Clock::now();
@@ -134,7 +139,7 @@ TokenFileHeader tokenize_corpus(const CorpusTokenization& job, const Tokenizer& 
   }
   const uint64_t n = sink.count();
   const auto n_val = static_cast<uint64_t>(static_cast<double>(n) * job.val_fraction);
-  if (n_val < 2 || n - n_val < 2)
+  if (job.require_split && (n_val < 2 || n - n_val < 2))
     throw std::runtime_error("corpus of " + std::to_string(n) + " tokens is too small for a train/val split");
   h.n_train = n - n_val;
   h.n_val = n_val;
@@ -142,6 +147,113 @@ TokenFileHeader tokenize_corpus(const CorpusTokenization& job, const Tokenizer& 
   out.commit();
   report(true);
   return h;
+}
+
+namespace {
+
+// The index an earlier run left, if it is readable; else an empty one.
+TokenIndex previous_index(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return {};
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  try {
+    return parse_token_index(text, path);
+  } catch (const std::runtime_error&) {
+    return {};
+  }
+}
+
+}  // namespace
+
+TokenIndex tokenize_corpus_shards(const ShardedCorpusTokenization& job, const Tokenizer& tokenizer) {
+  if (job.files.empty()) throw std::invalid_argument("no input files to tokenize");
+  fs::create_directories(job.out_dir);
+  const std::string index_path = (fs::path(job.out_dir) / kTokenIndexFile).string();
+  const TokenIndex before = previous_index(index_path);
+  fs::remove(index_path);  // from here until the new index, the directory is not a corpus
+  const uint32_t token_bytes = tokenizer.vocab_size() <= 65536 ? 2 : 4;
+  std::map<std::string, TokenShardEntry> reusable;
+  if (before.tokenizer_id == tokenizer.id() && before.val_fraction == job.val_fraction)
+    for (const auto& entry : before.shards) reusable[entry.file] = entry;
+
+  TokenIndex index{tokenizer.id(), static_cast<uint64_t>(tokenizer.vocab_size()), token_bytes, job.val_fraction, {}};
+  index.shards.resize(job.files.size());
+  std::atomic<size_t> next{0}, finished{0};
+  std::atomic<uint64_t> bytes_done{0};
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::exception_ptr failure;
+  auto work = [&] {
+    for (size_t i = next++; i < job.files.size(); i = next++) {
+      try {
+        TokenShardEntry& entry = index.shards[i];
+        entry.file = token_shard_name(i);
+        entry.source = job.files[i];
+        entry.fingerprint = corpus_fingerprint({job.files[i]}, tokenizer, job.val_fraction);
+        const std::string shard = (fs::path(job.out_dir) / entry.file).string();
+        const auto old = reusable.find(entry.file);
+        std::error_code error;
+        if (old != reusable.end() && old->second.source == entry.source &&
+            old->second.fingerprint == entry.fingerprint &&
+            fs::file_size(shard, error) == sizeof(TokenFileHeader) + old->second.tokens * token_bytes) {
+          entry.tokens = old->second.tokens;  // unchanged since the last run
+          std::error_code size_error;
+          bytes_done += fs::file_size(job.files[i], size_error);
+        } else {
+          CorpusTokenization one{{job.files[i]}, shard, job.val_fraction, nullptr, false, &bytes_done};
+          const TokenFileHeader h = tokenize_corpus(one, tokenizer, entry.fingerprint);
+          entry.tokens = h.n_train + h.n_val;
+        }
+      } catch (...) {
+        const std::lock_guard<std::mutex> lock(mutex);
+        if (!failure) failure = std::current_exception();
+        next = job.files.size();  // the others stop taking files
+      }
+      ++finished;
+      changed.notify_all();
+    }
+  };
+  const unsigned hardware = std::max(1u, std::thread::hardware_concurrency());
+  const size_t threads =
+      std::min(job.files.size(), static_cast<size_t>(job.threads > 0 ? static_cast<unsigned>(job.threads) : hardware));
+  uint64_t total_bytes = 0;
+  for (const auto& file : job.files) {
+    std::error_code error;
+    total_bytes += fs::file_size(file, error);
+  }
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  std::vector<std::thread> workers;
+  for (size_t t = 0; t < threads; ++t) workers.emplace_back(work);
+  {
+    std::unique_lock<std::mutex> lock(mutex);
+    while (!changed.wait_for(lock, std::chrono::seconds(2), [&] { return finished.load() >= job.files.size() || failure; })) {
+      if (!job.progress) continue;
+      const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+      char line[160];
+      std::snprintf(line, sizeof line, "tokenizing: %.1f%% of %s in %zu files, %.1f MB/s",
+                    total_bytes ? 100.0 * static_cast<double>(bytes_done) / static_cast<double>(total_bytes) : 100.0,
+                    megabytes(total_bytes).c_str(), job.files.size(), static_cast<double>(bytes_done) / 1e6 / seconds);
+      *job.progress << line << std::endl;
+    }
+  }
+  for (auto& worker : workers) worker.join();
+  if (failure) std::rethrow_exception(failure);
+  // Shards of an earlier, larger run that this index does not list.
+  for (const auto& [file, entry] : reusable)
+    if (file >= token_shard_name(job.files.size())) fs::remove(fs::path(job.out_dir) / file);
+  write_file_atomic(index_path, token_index_json(index));
+  if (job.progress) {
+    uint64_t tokens = 0;
+    for (const auto& entry : index.shards) tokens += entry.tokens;
+    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    char line[200];
+    std::snprintf(line, sizeof line, "tokenized %s into %llu tokens in %zu shards in %.1f s (%.1f MB/s, %zu threads)",
+                  megabytes(total_bytes).c_str(), static_cast<unsigned long long>(tokens), index.shards.size(), seconds,
+                  seconds > 0 ? static_cast<double>(total_bytes) / 1e6 / seconds : 0.0, threads);
+    *job.progress << line << std::endl;
+  }
+  return index;
 }
 
 }  // namespace ternary

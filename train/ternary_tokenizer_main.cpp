@@ -1,7 +1,8 @@
 // ternary-tokenizer: the corpus side of training, without LibTorch.
 //   train   a SentencePiece model (libsentencepiece's trainer) from text files, directories or
 //           globs, streamed line by line, for data.tokenizer: sentencepiece
-//   encode  text into a tokenized corpus file (train/corpus_tokenization.h) for data.tokenized
+//   encode  text into a tokenized corpus for data.tokenized: one file, or with --shards a
+//           directory of shards, one per input file, tokenized in parallel (train/token_index.h)
 // Exit codes: 0 done, 1 the job failed (a one-line error names why), 2 usage.
 #include <sentencepiece_trainer.h>
 
@@ -98,6 +99,8 @@ struct EncodeArguments {
   std::vector<std::string> inputs;
   std::string out, tokenizer = "bytes", model;
   double val_fraction = 0.1;
+  bool shards = false;
+  int threads = 0;
 };
 
 int encode_corpus(const EncodeArguments& a) {
@@ -105,7 +108,12 @@ int encode_corpus(const EncodeArguments& a) {
   if (kind == TokenizerKind::kSentencePiece && a.model.empty())
     throw std::invalid_argument("--tokenizer sentencepiece needs --model path/to/tokenizer.model");
   const Tokenizer tokenizer = Tokenizer::from_file(kind, a.model);
-  CorpusTokenization job{expand_text_files(a.inputs, "--input"), a.out, a.val_fraction, &std::cerr};
+  std::vector<std::string> files = expand_text_files(a.inputs, "--input");
+  if (a.shards) {
+    tokenize_corpus_shards({std::move(files), a.out, a.val_fraction, a.threads, &std::cerr}, tokenizer);
+    return 0;
+  }
+  CorpusTokenization job{std::move(files), a.out, a.val_fraction, &std::cerr};
   tokenize_corpus(job, tokenizer, corpus_fingerprint(job.files, tokenizer, a.val_fraction));
   return 0;
 }
@@ -133,7 +141,12 @@ int main(int argc, char** argv) {
   ternary::EncodeArguments e;
   CLI::App* encode = app.add_subcommand("encode", "tokenize text into a corpus file (data.tokenized)");
   encode->add_option("--input", e.inputs, "text files, directories or glob patterns (quote globs)")->required();
-  encode->add_option("--out", e.out, "the tokenized file to write, e.g. corpus.tokens")->required();
+  encode->add_option("--out", e.out, "the tokenized file to write, e.g. corpus.tokens (with --shards: a directory)")
+      ->required();
+  encode->add_flag("--shards", e.shards,
+                   "write a directory of shards, one per input file, in parallel; unchanged files keep their shard");
+  encode->add_option("--threads", e.threads, "files tokenized at once with --shards (default: the hardware's)")
+      ->check(CLI::Range(1, 1024));
   encode->add_option("--tokenizer", e.tokenizer, "bytes or sentencepiece")
       ->check(CLI::IsMember({"bytes", "sentencepiece"}));
   encode->add_option("--model", e.model, "the SentencePiece model (with --tokenizer sentencepiece)");

@@ -1,5 +1,7 @@
-// A tokenized corpus on disk, built once from text files and memory-mapped afterwards:
-// the first (1 - val_fraction) of the tokens train, the tail validates. Random windows for
+// A tokenized corpus on disk, built once from text files and memory-mapped afterwards: one token
+// file, whose first (1 - val_fraction) of the tokens train and the tail validates; or a directory
+// of shards with an index (train/token_index.h), whose train and val splits are those of its
+// shards, in order. Random windows for
 // training come from a caller-owned at::Generator (checkpointable); the validation windows are
 // fixed. File format (little-endian): "TTOKENS1", version, token width, vocab size, train and
 // val counts, a fingerprint of the sources + tokenizer, the tokenizer id, then the tokens.
@@ -31,7 +33,8 @@ class TokenDataset {
   // streaming in constant memory (train/corpus_tokenization.h; written to a temporary file, then
   // renamed, so a crash never leaves a half file behind).
   static TokenDataset prepare(const TokenDatasetOptions& options, const Tokenizer& tokenizer);
-  // Opens and validates a tokenized file: every header field against the file size (overflow-safe)
+  // Opens and validates a tokenized file, or a directory of shards (each shard as a file, and
+  // against its entry in index.json): every header field against the file size (overflow-safe)
   // and every token against the vocabulary; a corrupt or truncated one is a clear error.
   static TokenDataset open(const std::string& path);
 
@@ -51,14 +54,22 @@ class TokenDataset {
   // Tokens [start, start + count) of the training split, as int64.
   at::Tensor train_slice(int64_t start, int64_t count) const;
 
+  struct Mapping;  // one mapped token file
+
  private:
-  struct Mapping;
-  std::shared_ptr<Mapping> mapping_;
+  struct Segment {  // tokens [first, first + count) of a file, at `start` of its split
+    std::shared_ptr<Mapping> file;
+    int64_t first = 0, count = 0, start = 0;
+  };
+  static TokenDataset open_shards(const std::string& dir);
+  static void append(std::vector<Segment>& split, std::shared_ptr<Mapping> file, int64_t first, int64_t count);
+  // Tokens [offset, offset + count) of a split, across its segments, as int64.
+  at::Tensor read(const std::vector<Segment>& split, int64_t offset, int64_t count) const;
+
+  std::vector<Segment> train_, val_;
   std::string path_;
   int64_t n_train_ = 0, n_val_ = 0, vocab_size_ = 0;
-  int token_bytes_ = 2;
   uint64_t fingerprint_ = 0;
-  at::Tensor window(int64_t offset, int64_t count) const;
 };
 
 }  // namespace ternary

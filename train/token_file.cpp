@@ -12,7 +12,7 @@ namespace {
 
 }  // namespace
 
-TokenFileHeader validate_token_file(std::string_view file, const std::string& path) {
+TokenFileHeader validate_token_file(std::string_view file, const std::string& path, bool require_split) {
   TokenFileHeader h;
   if (file.size() < sizeof h) fail(path, "too short or unreadable to be a tokenized data file; delete it to rebuild");
   std::memcpy(&h, file.data(), sizeof h);
@@ -27,7 +27,7 @@ TokenFileHeader validate_token_file(std::string_view file, const std::string& pa
   if (h.n_train > capacity || h.n_val > capacity - h.n_train ||
       sizeof h + (h.n_train + h.n_val) * h.token_bytes != file.size())
     fail(path, "size does not match its header (truncated?); delete it to rebuild");
-  if (h.n_train < 2 || h.n_val < 2) fail(path, "holds too few tokens for a train/val split; delete it to rebuild");
+  if (require_split && (h.n_train < 2 || h.n_val < 2)) fail(path, "holds too few tokens for a train/val split; delete it to rebuild");
   if (h.vocab_size == 0 || h.vocab_size > (h.token_bytes == 2 ? 65536u : uint64_t{INT32_MAX}))
     fail(path, "vocabulary size " + std::to_string(h.vocab_size) + " does not fit its " +
                    std::to_string(h.token_bytes) + "-byte tokens; delete it to rebuild");

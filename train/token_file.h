@@ -29,6 +29,8 @@ static_assert(sizeof(TokenFileHeader) == 112, "token file header layout");
 
 // Checks every header field against the file's size (overflow-safe) and every token against the
 // vocabulary; returns the header. Throws std::runtime_error "<path>: ... delete it to rebuild".
-TokenFileHeader validate_token_file(std::string_view file, const std::string& path);
+// A whole corpus needs at least two tokens in each split; a shard of one (train/token_index.h)
+// may hold any number, the corpus is checked as a whole.
+TokenFileHeader validate_token_file(std::string_view file, const std::string& path, bool require_split = true);
 
 }  // namespace ternary

@@ -9,6 +9,7 @@
 
 #include "train/corpus_files.h"
 #include "train/corpus_tokenization.h"
+#include "train/token_index.h"
 
 namespace ternary {
 namespace {
@@ -100,6 +101,73 @@ TEST(CorpusTokenization, ACorpusTooSmallToSplitIsAnErrorAndWritesNothing) {
     EXPECT_STREQ(e.what(), "corpus of 3 tokens is too small for a train/val split");
   }
   EXPECT_EQ(std::distance(fs::directory_iterator(d), fs::directory_iterator()), 1) << "only a.txt: no temporary left";
+}
+
+}  // namespace ternary
+
+namespace ternary {
+
+// --shards: one shard per file, tokenized in parallel, listed by index.json; a second run keeps
+// the shards of unchanged files and rewrites the others; shards of files no longer given go.
+TEST(CorpusTokenization, ShardsOneFilePerShardAndKeepUnchangedOnes) {
+  const std::string d = fresh_dir("shards");
+  write(d + "/in/a.txt", std::string(5000, 'a') + "\n");
+  write(d + "/in/b.txt", "bbbb bbbb\n");
+  write(d + "/in/c.txt", "");  // an empty file is an empty shard
+  const Tokenizer bytes = Tokenizer::bytes();
+  std::vector<std::string> files = expand_text_files({d + "/in"});
+  std::ostringstream progress;
+  const TokenIndex index = tokenize_corpus_shards({files, d + "/out", 0.1, 2, &progress}, bytes);
+  ASSERT_EQ(index.shards.size(), 3u);
+  EXPECT_EQ(index.shards[0].tokens, 5001u);
+  EXPECT_EQ(index.shards[1].tokens, 10u);
+  EXPECT_EQ(index.shards[2].tokens, 0u);
+  EXPECT_EQ(index.shards[1].source, d + "/in/b.txt");
+  EXPECT_EQ(parse_token_index(read(d + "/out/index.json"), "index.json"), index);
+  const std::string shard_b = read(d + "/out/" + index.shards[1].file);
+  const TokenFileHeader hb = validate_token_file(shard_b, "b", /*require_split=*/false);
+  EXPECT_EQ(hb.n_train, 9u);
+  EXPECT_EQ(hb.n_val, 1u);
+  EXPECT_THROW(validate_token_file(shard_b, "b"), std::runtime_error) << "a whole corpus needs two of each";
+  EXPECT_NE(progress.str().find("into 5011 tokens in 3 shards"), std::string::npos) << progress.str();
+
+  const auto a_time = fs::last_write_time(d + "/out/shard_000000.tokens");
+  write(d + "/in/b.txt", "changed\n");
+  files.pop_back();  // c.txt no longer given
+  const TokenIndex again = tokenize_corpus_shards({files, d + "/out", 0.1, 1, nullptr}, bytes);
+  EXPECT_EQ(fs::last_write_time(d + "/out/shard_000000.tokens"), a_time) << "unchanged: kept";
+  EXPECT_EQ(again.shards[1].tokens, 8u);
+  EXPECT_FALSE(fs::exists(d + "/out/shard_000002.tokens")) << "the shard of a file no longer given";
+}
+
+TEST(TokenIndex, CorruptIndexesAreClearErrors) {
+  TokenIndex index{"bytes", 256, 2, 0.1, {{"shard_000000.tokens", "a.txt", 0x0123456789abcdefULL, 10}}};
+  const std::string good = token_index_json(index);
+  EXPECT_EQ(parse_token_index(good, "i.json"), index);
+  auto error_of = [](const std::string& text) -> std::string {
+    try {
+      parse_token_index(text, "i.json");
+    } catch (const std::runtime_error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  auto replaced = [&](const std::string& from, const std::string& to) {
+    std::string text = good;
+    const size_t at = text.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return text.replace(at, from.size(), to);
+  };
+  EXPECT_EQ(error_of("{"), "i.json: is corrupt (not a JSON object); run ternary-tokenizer encode again");
+  EXPECT_EQ(error_of(replaced("\"shard_000000.tokens\"", "\"../x\"")),
+            "i.json: shard file '../x' is not a plain, unique file name (corrupt); run ternary-tokenizer encode again");
+  EXPECT_EQ(error_of(replaced("0123456789abcdef", "xyz")),
+            "i.json: the fingerprint of shard_000000.tokens is not 16 lower-case hex digits; run ternary-tokenizer "
+            "encode again");
+  EXPECT_EQ(error_of(replaced("\"vocab_size\": 256", "\"vocab_size\": 70000")),
+            "i.json: 'vocab_size' 70000 does not fit 2-byte tokens; run ternary-tokenizer encode again");
+  EXPECT_EQ(error_of(replaced("\"version\": 1", "\"version\": 2")),
+            "i.json: has an unsupported version (this build reads version 1); run ternary-tokenizer encode again");
 }
 
 }  // namespace ternary

@@ -1,4 +1,5 @@
 #include "train/token_dataset.h"
+#include "train/corpus_tokenization.h"
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -112,7 +113,8 @@ TEST(TokenDataset, CraftedHeadersAreClearErrors) {
     TokenDataset::open(dir);
     FAIL();
   } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("is not a regular file"), std::string::npos) << e.what();
+    // A directory is a corpus of shards only with its index.
+    EXPECT_NE(std::string(e.what()).find("index.json: is missing"), std::string::npos) << e.what();
   }
 }
 
@@ -137,6 +139,57 @@ TEST(TokenDataset, ValidationWindowsAreFixedAndCoverTheTail) {
   const auto again = d.val_batches(8, 16, 1000);
   EXPECT_TRUE(at::equal(batches.back().first, again.back().first));
   EXPECT_EQ(d.val_batches(8, 16, 2).size(), 2u);
+}
+
+}  // namespace ternary
+
+namespace ternary {
+
+// A directory of shards reads as the concatenation of its shards' train parts and of their val
+// parts; windows run across shard boundaries; a directory without its index (an interrupted
+// encode) or with a shard rewritten behind the index's back is a clear error.
+TEST(TokenDataset, ADirectoryOfShardsReadsAsItsShardsInOrder) {
+  const std::string dir = ::testing::TempDir() + "/token_shards";
+  std::filesystem::remove_all(dir);
+  const std::string a = corpus(50), b = corpus(30);
+  const std::vector<std::string> files = {write_text("shard_a.txt", a), write_text("shard_b.txt", b)};
+  tokenize_corpus_shards({files, dir, 0.1, 2, nullptr}, Tokenizer::bytes());
+  const TokenDataset d = TokenDataset::open(dir);
+  const auto val_a = static_cast<int64_t>(static_cast<double>(a.size()) * 0.1);
+  const auto val_b = static_cast<int64_t>(static_cast<double>(b.size()) * 0.1);
+  const int64_t train_a = static_cast<int64_t>(a.size()) - val_a;
+  EXPECT_EQ(d.train_tokens(), train_a + static_cast<int64_t>(b.size()) - val_b);
+  EXPECT_EQ(d.val_tokens(), val_a + val_b);
+  const std::string train_text = a.substr(0, train_a) + b.substr(0, b.size() - val_b);
+  const at::Tensor across = d.train_slice(train_a - 5, 10);  // the last 5 of a's train part, the first 5 of b's
+  for (int i = 0; i < 10; ++i)
+    EXPECT_EQ(across[i].item<int64_t>(), static_cast<unsigned char>(train_text[train_a - 5 + i])) << i;
+  const std::string val_text = a.substr(train_a) + b.substr(b.size() - val_b);
+  ASSERT_GT(val_a, 100);
+  ASSERT_LT(val_a, 200);
+  const auto batches = d.val_batches(1, 100, 2);  // the second window starts in a's val part, ends in b's
+  ASSERT_EQ(batches.size(), 2u);
+  for (int64_t i = 0; i < 100; ++i)
+    EXPECT_EQ(batches[1].first[0][i].item<int64_t>(), static_cast<unsigned char>(val_text[100 + i])) << i;
+
+  std::filesystem::copy_file(dir + "/shard_000001.tokens", dir + "/saved.tokens");
+  std::filesystem::copy_file(dir + "/shard_000000.tokens", dir + "/shard_000001.tokens",
+                             std::filesystem::copy_options::overwrite_existing);
+  try {
+    TokenDataset::open(dir);
+    FAIL() << "a shard that is not the one the index lists";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("shard_000001.tokens: does not match its entry in"), std::string::npos)
+        << e.what();
+  }
+  std::filesystem::remove(dir + "/index.json");
+  try {
+    TokenDataset::open(dir);
+    FAIL() << "no index: an unfinished tokenization";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("index.json: is missing: the tokenization did not finish"), std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace ternary
