@@ -205,7 +205,9 @@ const ConfigSchema<DataConfig>& data_schema() {
     s.paths("text_files", &DataConfig::text_files,
                 "text files, directories (every file under them) or glob patterns, tokenized once into `data.cache` "
                 "(streamed, constant memory)")
-        .text("tokenized", &DataConfig::tokenized, "a pre-tokenized `TTOKENS1` file instead of text files")
+        .text("tokenized", &DataConfig::tokenized,
+              "instead of text files: a tokenized `TTOKENS1` file, or a directory of shards with its index.json "
+              "(`ternary-tokenizer encode [--shards]`)")
         .choice("tokenizer", &DataConfig::tokenizer, named({TokenizerKind::kBytes, TokenizerKind::kSentencePiece}),
                 "`bytes` (256 ids) or `sentencepiece` with `tokenizer_model`")
         .text("tokenizer_model", &DataConfig::tokenizer_model, "the SentencePiece `tokenizer.model`")

@@ -22,6 +22,15 @@ grep -q "400 pieces, bpe, from 2 files" train.log || fail "train summary: $(cat 
 cmp -s c.tokens d.tokens || fail "glob + directory did not give the same corpus as the two files"
 grep -q "^tokenized 1.4 MB into" encode.log || fail "encode summary: $(cat encode.log)"
 
+# --shards: a directory with one shard per file and index.json; a rerun keeps unchanged shards.
+"$TOKENIZER" encode --input corpus --shards --threads 2 --out shards 2> shards.log || fail "shards: $(cat shards.log)"
+[ -s shards/index.json ] && [ -s shards/shard_000000.tokens ] && [ -s shards/shard_000001.tokens ] ||
+  fail "shards: $(ls shards)"
+grep -q "in 2 shards" shards.log || fail "shards summary: $(cat shards.log)"
+before=$(stat -c %y shards/shard_000000.tokens)
+"$TOKENIZER" encode --input corpus --shards --out shards 2> /dev/null
+[ "$(stat -c %y shards/shard_000000.tokens)" = "$before" ] || fail "an unchanged shard was rewritten"
+
 # errors: one line, exit 1 for a failed job, 2 for usage; nothing written.
 expect_error() {
   local code="$1" message="$2"; shift 2

@@ -74,7 +74,7 @@ TEST(OptimizerConfig, ErrorsNameFileLineAndKey) {
             0u);
   EXPECT_EQ(error_of("name: lion8bit\neps: 1.0e-8\n"),
             "config.yaml:2: unknown key 'eps' in optimizer 'lion8bit' (expected one of: name, lr, betas, "
-            "weight_decay, min_8bit_size, shard_state)");
+            "weight_decay, min_8bit_size, shard_state, step_in_backward)");
   // Only the 8-bit optimizers shard their state.
   EXPECT_EQ(error_of("name: adamw\nshard_state: true\n"),
             "config.yaml:2: unknown key 'shard_state' in optimizer 'adamw' (expected one of: name, lr, betas, eps, "
