@@ -53,19 +53,20 @@ std::string config_file(const std::string& shape) {
   throw std::invalid_argument("memory: unknown shape '" + shape + "' (135m, 1.1b or 3b)");
 }
 
+// Every case sets every memory key, so a shipped config's own choices never leak into a case.
 std::vector<std::string> case_overrides(int number) {
-  switch (number) {
-    case 1: return {"optimizer.name=adamw", "training.activation_checkpointing=false"};
-    case 2: return {"optimizer.name=adamw8bit", "training.activation_checkpointing=false"};
-    case 3: return {"optimizer.name=adamw8bit", "training.activation_checkpointing=true"};
-    case 4:
-      return {"optimizer.name=adamw8bit", "training.activation_checkpointing=true", "optimizer.step_in_backward=true",
-              "training.grad_clip_scope=parameter"};
-    case 5:
-      return {"optimizer.name=adamw8bit", "training.activation_checkpointing=true", "optimizer.step_in_backward=true",
-              "training.grad_clip_scope=parameter", "training.master_weights=bf16", "training.autocast=bf16"};
-  }
-  throw std::invalid_argument("memory: unknown case " + std::to_string(number) + " (1.." + std::to_string(kCases) + ")");
+  if (number < 1 || number > kCases)
+    throw std::invalid_argument("memory: unknown case " + std::to_string(number) + " (1.." + std::to_string(kCases) +
+                                ")");
+  auto flag = [](bool on) { return std::string(on ? "true" : "false"); };
+  std::vector<std::string> overrides = {
+      std::string("optimizer.name=") + (number == 1 ? "adamw" : "adamw8bit"),
+      "training.activation_checkpointing=" + flag(number >= 3),
+      std::string("training.grad_clip_scope=") + (number >= 4 ? "parameter" : "global"),
+      std::string("training.master_weights=") + (number >= 5 ? "bf16" : "fp32"),
+      std::string("training.autocast=") + (number >= 5 ? "bf16" : "none")};
+  if (number >= 2) overrides.push_back("optimizer.step_in_backward=" + flag(number >= 4));  // 8-bit optimizers' key
+  return overrides;
 }
 
 // Runs this program with `arguments`, its stderr into `stderr_path`; returns the wait status.

@@ -1,13 +1,12 @@
 #include "train/gradient_reducer.h"
 
 #include <ATen/ATen.h>
-#include <torch/csrc/autograd/function.h>
-#include <torch/csrc/autograd/utils/lambda_post_hook.h>
-#include <torch/csrc/autograd/variable.h>
 
 #include <algorithm>
 #include <chrono>
 #include <optional>
+
+#include "train/gradient_ready_hooks.h"
 
 namespace ternary {
 namespace {
@@ -36,7 +35,7 @@ struct GradientReducer::State {
   std::vector<Piece> pieces;                  // kReduceScatter: this rank's
   std::vector<size_t> piece_bucket;           // the bucket of each piece
   std::vector<int64_t> piece_chunk_offset;    // where each piece starts in its bucket's chunk
-  std::vector<c10::intrusive_ptr<torch::autograd::Node>> accumulators;  // alive, so their hooks stay
+  std::unique_ptr<GradientReadyHooks> hooks;
   size_t next_launch = 0;
   bool armed = false;
   double last_wait_seconds = 0;
@@ -142,16 +141,9 @@ GradientReducer::GradientReducer(const std::vector<at::Tensor>& parameters, Dist
   }
   if (sharded) s.assign_pieces();
   const std::weak_ptr<State> weak = state_;
-  for (size_t k = 0; k < parameters.size(); ++k) {
-    if (!parameters[k].requires_grad()) continue;
-    c10::intrusive_ptr<torch::autograd::Node> accumulator = torch::autograd::impl::grad_accumulator(parameters[k]);
-    accumulator->add_post_hook(std::make_unique<torch::autograd::utils::LambdaPostHook>(
-        [weak, k](const torch::autograd::variable_list& outputs, const torch::autograd::variable_list&) {
-          if (const auto state = weak.lock()) state->on_gradient_ready(k);
-          return outputs;
-        }));
-    s.accumulators.push_back(std::move(accumulator));
-  }
+  s.hooks = std::make_unique<GradientReadyHooks>(parameters, [weak](size_t k) {
+    if (const auto state = weak.lock()) state->on_gradient_ready(k);
+  });
 }
 
 GradientReducer::~GradientReducer() = default;

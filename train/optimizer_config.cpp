@@ -89,7 +89,7 @@ const ConfigSchema<OptimizerConfig>& OptimizerConfig::schema() {
         .flag("step_in_backward", &OptimizerConfig::step_in_backward,
               "update each parameter as soon as backward completes its gradient, then free the gradient: the "
               "full set of gradients never exists (one process, `grad_accum: 1`, no global-norm clipping; "
-              "[training.md](training.md#memory-real-shapes-in-24-gib))")
+              "[scaling.md](scaling.md))")
         .when(takes_min_8bit_size)
         .label([](const OptimizerConfig& c) { return std::string("optimizer '") + to_string(c.name) + "'"; })
         .check([](const SectionNode& s, OptimizerConfig& c) {

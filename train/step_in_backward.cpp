@@ -1,13 +1,11 @@
 #include "train/step_in_backward.h"
 
 #include <ATen/ATen.h>
-#include <torch/csrc/autograd/function.h>
-#include <torch/csrc/autograd/utils/lambda_post_hook.h>
-#include <torch/csrc/autograd/variable.h>
 
 #include <cmath>
 
 #include "optim/blockwise_optimizer.h"
+#include "train/gradient_ready_hooks.h"
 
 namespace ternary {
 
@@ -15,7 +13,7 @@ struct StepInBackward::State {
   Blockwise8bitOptimizer* optimizer = nullptr;
   double per_parameter_clip = 0;
   std::vector<at::Tensor> parameters;
-  std::vector<c10::intrusive_ptr<torch::autograd::Node>> accumulators;  // alive, so their hooks stay
+  std::unique_ptr<GradientReadyHooks> hooks;
   double squared_norm = 0;
   bool nonfinite = false;
 
@@ -45,16 +43,9 @@ StepInBackward::StepInBackward(const std::vector<at::Tensor>& parameters, Blockw
   s.per_parameter_clip = per_parameter_clip;
   s.parameters = parameters;
   const std::weak_ptr<State> weak = state_;
-  for (size_t k = 0; k < parameters.size(); ++k) {
-    if (!parameters[k].requires_grad()) continue;
-    c10::intrusive_ptr<torch::autograd::Node> accumulator = torch::autograd::impl::grad_accumulator(parameters[k]);
-    accumulator->add_post_hook(std::make_unique<torch::autograd::utils::LambdaPostHook>(
-        [weak, k](const torch::autograd::variable_list& outputs, const torch::autograd::variable_list&) {
-          if (const auto state = weak.lock()) state->on_gradient_complete(k);
-          return outputs;
-        }));
-    s.accumulators.push_back(std::move(accumulator));
-  }
+  s.hooks = std::make_unique<GradientReadyHooks>(parameters, [weak](size_t k) {
+    if (const auto state = weak.lock()) state->on_gradient_complete(k);
+  });
 }
 
 StepInBackward::~StepInBackward() = default;
