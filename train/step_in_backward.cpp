@@ -15,7 +15,6 @@ struct StepInBackward::State {
   std::vector<at::Tensor> parameters;
   std::unique_ptr<GradientReadyHooks> hooks;
   double squared_norm = 0;
-  bool nonfinite = false;
 
   void on_gradient_complete(size_t k) {
     at::Tensor& param = parameters[k];
@@ -24,9 +23,7 @@ struct StepInBackward::State {
     // As clip_grad_norm_ measures it (no full-size temporary in another dtype).
     const double norm = grad.detach().norm().item<double>();
     squared_norm += norm * norm;
-    if (!std::isfinite(norm)) {
-      nonfinite = true;  // this parameter keeps its value and state
-    } else {
+    if (std::isfinite(norm)) {  // else this parameter keeps its value and state
       // clip_grad_norm_'s rule, applied to this parameter alone.
       if (per_parameter_clip > 0 && norm > per_parameter_clip) grad.mul_(per_parameter_clip / (norm + 1e-6));
       optimizer->step_parameter(param);
@@ -50,13 +47,8 @@ StepInBackward::StepInBackward(const std::vector<at::Tensor>& parameters, Blockw
 
 StepInBackward::~StepInBackward() = default;
 
-void StepInBackward::begin() {
-  state_->squared_norm = 0;
-  state_->nonfinite = false;
-}
+void StepInBackward::begin() { state_->squared_norm = 0; }
 
 double StepInBackward::gradient_norm() const { return std::sqrt(state_->squared_norm); }
-
-bool StepInBackward::saw_nonfinite_gradient() const { return state_->nonfinite; }
 
 }  // namespace ternary

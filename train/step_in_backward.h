@@ -29,12 +29,11 @@ class StepInBackward {
   StepInBackward(const StepInBackward&) = delete;
   StepInBackward& operator=(const StepInBackward&) = delete;
 
-  // Before each backward: clears the norm and the non-finite flag.
+  // Before each backward: clears the norm.
   void begin();
-  // After it: the global norm of the gradients seen (before clipping), as clip_grad_norm_ reports it.
+  // After it: the global norm of the gradients seen (before clipping), as clip_grad_norm_ reports
+  // it; NaN/Inf when a gradient was not finite (its parameter was left as it was).
   double gradient_norm() const;
-  // A gradient with NaN/Inf was seen; its parameter was left as it was (and later ones still stepped).
-  bool saw_nonfinite_gradient() const;
 
  private:
   struct State;

@@ -40,8 +40,8 @@ LlamaModel model_from_checkpoint(const std::string& dir, bool include_quantizer_
   return model;
 }
 
-// training.master_weights: bf16. Each matrix is converted in turn, so the fp32 copy of only one
-// exists at a time beside the model.
+// training.master_weights: bf16. Matrices are converted one at a time, so only one exists in both
+// dtypes at once.
 void convert_weight_matrices(LlamaModelImpl& model, at::ScalarType dtype) {
   at::NoGradGuard no_grad;
   for (auto& p : model.named_parameters())
