@@ -41,6 +41,17 @@ void read_blocks(const std::string& path, std::string& block, Consume consume) {
   }
 }
 
+// The files' total size, for progress shares (a file that vanished counts 0; reading it fails later).
+uint64_t total_size(const std::vector<std::string>& files) {
+  uint64_t total = 0;
+  for (const auto& file : files) {
+    std::error_code error;
+    const uintmax_t size = fs::file_size(file, error);
+    if (!error) total += size;
+  }
+  return total;
+}
+
 std::string megabytes(uint64_t bytes) {
   char text[32];
   std::snprintf(text, sizeof text, "%.1f MB", static_cast<double>(bytes) / 1e6);
@@ -79,11 +90,7 @@ uint64_t corpus_fingerprint(const std::vector<std::string>& files, const Tokeniz
 }
 
 TokenFileHeader tokenize_corpus(const CorpusTokenization& job, const Tokenizer& tokenizer, uint64_t fingerprint) {
-  uint64_t total_bytes = 0;
-  for (const auto& file : job.files) {
-    std::error_code error;
-    total_bytes += fs::file_size(file, error);
-  }
+  const uint64_t total_bytes = total_size(job.files);
   TokenFileHeader h{};
   std::memcpy(h.magic, kTokenFileMagic, sizeof kTokenFileMagic);
   h.version = kTokenFileVersion;
@@ -197,8 +204,7 @@ TokenIndex tokenize_corpus_shards(const ShardedCorpusTokenization& job, const To
             old->second.fingerprint == entry.fingerprint &&
             fs::file_size(shard, error) == sizeof(TokenFileHeader) + old->second.tokens * token_bytes) {
           entry.tokens = old->second.tokens;  // unchanged since the last run
-          std::error_code size_error;
-          bytes_done += fs::file_size(job.files[i], size_error);
+          bytes_done += total_size({job.files[i]});
         } else {
           CorpusTokenization one{{job.files[i]}, shard, job.val_fraction, nullptr, false, &bytes_done};
           const TokenFileHeader h = tokenize_corpus(one, tokenizer, entry.fingerprint);
@@ -216,11 +222,7 @@ TokenIndex tokenize_corpus_shards(const ShardedCorpusTokenization& job, const To
   const unsigned hardware = std::max(1u, std::thread::hardware_concurrency());
   const size_t threads =
       std::min(job.files.size(), static_cast<size_t>(job.threads > 0 ? static_cast<unsigned>(job.threads) : hardware));
-  uint64_t total_bytes = 0;
-  for (const auto& file : job.files) {
-    std::error_code error;
-    total_bytes += fs::file_size(file, error);
-  }
+  const uint64_t total_bytes = total_size(job.files);
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
   std::vector<std::thread> workers;

@@ -20,17 +20,18 @@ struct StepInBackward::State {
     at::Tensor& param = parameters[k];
     at::Tensor& grad = param.mutable_grad();
     if (!grad.defined()) return;
-    // As clip_grad_norm_ measures it (no full-size temporary in another dtype).
-    const double norm = grad.detach().norm().item<double>();
+    const double norm = clip_to_own_norm(grad, per_parameter_clip);
     squared_norm += norm * norm;
-    if (std::isfinite(norm)) {  // else this parameter keeps its value and state
-      // clip_grad_norm_'s rule, applied to this parameter alone.
-      if (per_parameter_clip > 0 && norm > per_parameter_clip) grad.mul_(per_parameter_clip / (norm + 1e-6));
-      optimizer->step_parameter(param);
-    }
+    if (std::isfinite(norm)) optimizer->step_parameter(param);  // else it keeps its value and state
     grad = at::Tensor();  // freed now: the point of stepping in backward
   }
 };
+
+double clip_to_own_norm(at::Tensor& grad, double max_norm) {
+  const double norm = grad.detach().norm().item<double>();
+  if (max_norm > 0 && std::isfinite(norm) && norm > max_norm) grad.mul_(max_norm / (norm + 1e-6));
+  return norm;
+}
 
 StepInBackward::StepInBackward(const std::vector<at::Tensor>& parameters, Blockwise8bitOptimizer& optimizer,
                                double per_parameter_clip)

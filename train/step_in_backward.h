@@ -19,6 +19,12 @@ namespace ternary {
 
 class Blockwise8bitOptimizer;
 
+// training.grad_clip_scope: parameter. clip_grad_norm_'s rule applied to one gradient: scaled to
+// max_norm when its norm is above it (max_norm <= 0: never). Returns the norm before clipping,
+// as clip_grad_norm_ measures it (no full-size temporary in another dtype). Used by the ordinary
+// step and by step_in_backward, so the two clip alike.
+double clip_to_own_norm(at::Tensor& grad, double max_norm);
+
 class StepInBackward {
  public:
   // `optimizer` (not owned) holds `parameters`. per_parameter_clip > 0 clips each parameter's

@@ -48,15 +48,14 @@ void convert_weight_matrices(LlamaModelImpl& model, at::ScalarType dtype) {
     if (uses_weight_decay(p.key(), p.value())) p.value().set_data(p.value().to(dtype));
 }
 
-// training.grad_clip_scope: parameter. Each gradient is clipped to its own norm (clip_grad_norm_'s
-// rule, one parameter at a time); returns the global norm before clipping.
+// training.grad_clip_scope: parameter. Each gradient is clipped to its own norm; returns the
+// global norm before clipping.
 double clip_each_gradient(const std::vector<at::Tensor>& parameters, double max_norm) {
   double squared = 0;
-  for (const auto& p : parameters) {
+  for (auto p : parameters) {
     if (!p.grad().defined()) continue;
-    const double norm = p.grad().detach().norm().item<double>();
+    const double norm = clip_to_own_norm(p.mutable_grad(), max_norm);
     squared += norm * norm;
-    if (std::isfinite(norm) && norm > max_norm) p.grad().mul_(max_norm / (norm + 1e-6));
   }
   return std::sqrt(squared);
 }
