@@ -35,6 +35,7 @@ void QuantLinearImpl::adopt_weights(const at::Tensor& new_weight, const at::Tens
 }
 
 at::Tensor QuantLinearImpl::forward(const at::Tensor& input) {
+  if (input_observer) input_observer(input);
   const at::Tensor x = apply_slot(input_quantizer, input);
   const at::Tensor w = apply_slot(weight_quantizer, weight);
   return apply_slot(output_quantizer, at::linear(x, w, bias));

@@ -7,6 +7,8 @@
 #include <torch/nn/cloneable.h>
 #include <torch/nn/pimpl.h>
 
+#include <functional>
+
 #include "modules/quant_slots.h"
 #include "quantizers/presets.h"
 
@@ -54,6 +56,9 @@ class QuantLinearImpl : public torch::nn::Cloneable<QuantLinearImpl> {
   Quantizer weight_quantizer{nullptr};
   Quantizer input_quantizer{nullptr};
   Quantizer output_quantizer{nullptr};
+  // Sees every forward's input before it is quantized: calibration gathers the input statistics
+  // through it (like a forward pre-hook). Empty by default.
+  std::function<void(const at::Tensor&)> input_observer;
 };
 TORCH_MODULE(QuantLinear);
 

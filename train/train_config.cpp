@@ -232,9 +232,24 @@ const ConfigSchema<InitConfig>& init_schema() {
              "`checkpoint`: weights of a ternary-train checkpoint (shape from its config, quantizers re-initialised "
              "under this run's recipe); `hf`: a Hugging Face LLaMA dir (`config.json` + safetensors)")
         .text("path", &InitConfig::path, "the checkpoint or Hugging Face directory")
+        .choice("calibrate", &InitConfig::calibrate,
+                named({CalibrationMethod::kAbsmean, CalibrationMethod::kGptq, CalibrationMethod::kAwq,
+                       CalibrationMethod::kAwqGptq}),
+                "how ternary weights are chosen from the pretrained ones: `absmean` rounds as the recipe does; "
+                "`gptq`, `awq`, `awq+gptq` calibrate on the data ([conversion.md](conversion.md))")
+        .integer("calibration_sequences", &InitConfig::calibration_sequences, 1, 1 << 20,
+                 "calibration sequences of `training.seq_len` tokens from the training split")
+        .text("calibration_statistics", &InitConfig::calibration_statistics,
+              "directory of the statistics; empty = `<output_dir>/calibration`; reused while model and tokens match")
+        .number("gptq_damp", &InitConfig::gptq_damp, 0.0, 1.0, "GPTQ: added to diag(H) as a fraction of its mean")
+        .integer("gptq_block_size", &InitConfig::gptq_block_size, 1, 1 << 16, "GPTQ: columns per lazy update")
+        .integer("awq_grid", &InitConfig::awq_grid, 1, 1000, "AWQ: steps of the exponent α in [0, 1]")
         .check([](const SectionNode& s, InitConfig& c) {
           if (c.from != ModelSource::kScratch && c.path.empty())
             s.fail("path", std::string("init.from: ") + to_string(c.from) + " needs init.path: DIR");
+          if (c.from == ModelSource::kScratch && c.calibrate != CalibrationMethod::kAbsmean)
+            s.fail("calibrate", std::string("init.calibrate: ") + to_string(c.calibrate) +
+                                    " starts from pretrained weights; set init.from: checkpoint or hf");
         });
     return s;
   }();
@@ -321,6 +336,16 @@ const char* to_string(GradClipScope scope) { return scope == GradClipScope::kPar
 const char* to_string(MasterWeights dtype) { return dtype == MasterWeights::kBf16 ? "bf16" : "fp32"; }
 
 const char* to_string(OnNonFinite policy) { return policy == OnNonFinite::kStop ? "stop" : "skip"; }
+
+const char* to_string(CalibrationMethod method) {
+  switch (method) {
+    case CalibrationMethod::kAbsmean: return "absmean";
+    case CalibrationMethod::kGptq: return "gptq";
+    case CalibrationMethod::kAwq: return "awq";
+    case CalibrationMethod::kAwqGptq: return "awq+gptq";
+  }
+  return "?";
+}
 
 const char* to_string(ModelSource source) {
   switch (source) {

@@ -102,9 +102,19 @@ struct DataConfig {
 enum class ModelSource { kScratch, kCheckpoint, kHf };
 const char* to_string(ModelSource source);
 
+// How the ternary weights are chosen from pretrained ones (train/calibration.h).
+enum class CalibrationMethod { kAbsmean, kGptq, kAwq, kAwqGptq };
+const char* to_string(CalibrationMethod method);
+
 struct InitConfig {
   ModelSource from = ModelSource::kScratch;
   std::string path;              // checkpoint dir or Hugging Face LLaMA dir
+  CalibrationMethod calibrate = CalibrationMethod::kAbsmean;  // absmean = the recipe's rounding, no calibration
+  int64_t calibration_sequences = 128;  // of training.seq_len tokens from the training split
+  std::string calibration_statistics;   // directory; empty = <output_dir>/calibration
+  double gptq_damp = 0.01;
+  int64_t gptq_block_size = 128;
+  int64_t awq_grid = 20;
   bool operator==(const InitConfig&) const = default;
 };
 

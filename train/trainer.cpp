@@ -17,6 +17,7 @@
 #include "modules/quant_slot_names.h"
 #include "modules/quantize.h"
 #include "models/autocast_scope.h"
+#include "train/calibration.h"
 #include "train/distillation.h"
 #include "train/distributed_group.h"
 #include "train/gradient_reducer.h"
@@ -107,8 +108,10 @@ Trainer::Trainer(TrainConfig config, const Checkpoint* resume, std::ostream* log
   if (group_ && is_main()) group_->barrier(tokenizing);
   at::manual_seed(static_cast<uint64_t>(config_.seed));
   data_generator_ = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(config_.seed));
-  if (!resume) build_model();
-  else model_ = LlamaModel(config_.model, config_.quantization.recipe());
+  if (!resume) {
+    build_model();
+    calibrate_initial_weights();
+  } else model_ = LlamaModel(config_.model, config_.quantization.recipe());
   model_->to(device_);
   if (config_.training.master_weights == MasterWeights::kBf16) convert_weight_matrices(*model_, at::kBFloat16);
   model_->set_activation_checkpointing(config_.training.activation_checkpointing);
@@ -230,6 +233,44 @@ void Trainer::build_model() {
     throw ConfigError("init.path " + init.path + ": the model's vocab_size (" + std::to_string(config_.model.vocab_size) +
                       ") is smaller than the data's (" + std::to_string(dataset_->vocab_size()) +
                       "); use the model's own tokenizer");
+}
+
+void Trainer::calibrate_initial_weights() {
+  const InitConfig& init = config_.init;
+  if (init.calibrate == CalibrationMethod::kAbsmean) return;
+  // Calibration windows come from their own generator: the training windows stay those of an
+  // uncalibrated run.
+  at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(config_.seed) ^ 0xca1bu);
+  std::vector<at::Tensor> batches;
+  for (int64_t left = init.calibration_sequences; left > 0; left -= 8)
+    batches.push_back(dataset_->sample_train(std::min<int64_t>(left, 8), config_.training.seq_len, generator).first);
+  const std::string dir =
+      init.calibration_statistics.empty() ? config_.output_dir + "/calibration" : init.calibration_statistics;
+  const std::string collecting = "rank 0's calibration statistics";
+  if (group_ && !is_main()) group_->barrier(collecting);
+  if (is_main()) {
+    const std::string wanted = calibration_description(model_, batches);
+    bool reusable = false;
+    if (fs::exists(dir)) try {
+        reusable = CalibrationStatistics::open(dir).description() == wanted;
+      } catch (const CheckpointError& e) {
+        if (log_) *log_ << "calibration statistics in " << dir << " are unusable (" << e.what() << "); collecting anew\n";
+      }
+    if (reusable) {
+      if (log_) *log_ << "calibration statistics: reusing " << dir << "\n";
+    } else {
+      collect_calibration_statistics(model_, batches, dir, log_);
+    }
+  }
+  if (group_ && is_main()) group_->barrier(collecting);
+  // Every rank calibrates from the same statistics, so all of them hold identical weights and
+  // quantizer state.
+  CalibrationOptions options;
+  options.method = init.calibrate;
+  options.gptq = {init.gptq_damp, init.gptq_block_size};
+  options.awq_grid = init.awq_grid;
+  const CalibrationReport report = calibrate_model(model_, CalibrationStatistics::open(dir), options, is_main() ? log_ : nullptr);
+  if (is_main()) write_file_atomic(config_.output_dir + "/calibration_report.json", report.to_json());
 }
 
 void Trainer::build_teacher() {

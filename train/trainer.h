@@ -74,6 +74,7 @@ class Trainer {
  private:
   void prepare_data();
   void build_model();
+  void calibrate_initial_weights();  // init.calibrate (train/calibration.h)
   void build_teacher();
   void build_optimizer();
   void build_sharded_optimizer();

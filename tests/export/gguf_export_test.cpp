@@ -168,6 +168,32 @@ TEST(InferenceContract, F16AndQ8_0MatricesRunWithinTheirStatedTolerance) {
   }
 }
 
+// GPTQ-calibrated weights are ordinary quantized weights: exported and run, they give the
+// training forward's logits, as a trained model does.
+TEST(InferenceContract, ACalibratedModelRunsAsTrained) {
+  TrainedModel& m = trained_model();
+  const std::string dir = work_dir("calibrated");
+  const std::string yaml = R"(
+training: {steps: 1, batch_size: 8, seq_len: 64}
+eval: {every: 0, batches: 2, sample_tokens: 0}
+checkpoint: {every: 0}
+init: {from: checkpoint, calibrate: awq+gptq, calibration_sequences: 16}
+)";
+  std::unique_ptr<Trainer> trainer = std::make_unique<Trainer>(
+      TrainConfig::parse(yaml, "calibrated.yaml",
+                         {"output_dir=" + dir, "init.path=" + m.checkpoint,
+                          std::string("data.text_files=") + TERNARY_SOURCE_DIR + "/data/tinyshakespeare.txt",
+                          "data.cache=" + dir + "/tokens.bin"}),
+      "", nullptr);
+  const std::string checkpoint = dir + "/calibrated";
+  write_checkpoint(checkpoint, *trainer->model(), nullptr, TrainerState{}, trainer->config().to_yaml());
+  export_gguf(checkpoint, dir + "/model.gguf", {});
+  runtime::LlamaRuntime rt(dir + "/model.gguf");
+  const std::vector<int32_t> tokens(m.val_tokens.begin(), m.val_tokens.begin() + 128);
+  const at::Tensor expected = training_logits(trainer->model(), tokens);
+  EXPECT_LT(max_abs_diff(expected, rt.forward(tokens, /*all_logits=*/true)), 1e-2);
+}
+
 TEST(InferenceContract, PerplexityMatchesTheTrainerEvalWithinOnePercent) {
   TrainedModel& m = trained_model();
   runtime::LlamaRuntime rt(m.gguf);

@@ -62,7 +62,8 @@ eval: {every: 11, batches: 4, log_every: 9, sample_tokens: 17, sample_prompt: "\
 checkpoint: {every: 13, keep_last: 3, keep_best: false}
 data: {text_files: [a.txt, b.txt], tokenized: t.bin, tokenizer: sentencepiece, tokenizer_model: sp.model,
        cache: c.bin, val_fraction: 0.2}
-init: {from: checkpoint, path: some/dir}
+init: {from: checkpoint, path: some/dir, calibrate: awq+gptq, calibration_sequences: 16, calibration_statistics: s/dir,
+       gptq_damp: 0.05, gptq_block_size: 64, awq_grid: 8}
 distillation: {teacher: t/dir, teacher_from: hf, weight: 0.3, temperature: 3.0}
 distributed: {timeout_seconds: 30, bucket_mb: 4}
 seed: 7

@@ -1,0 +1,31 @@
+// A weight quantizer's two directions, for initialisers that choose codes themselves (GPTQ, AWQ):
+// what the recipe's own round-to-nearest gives for a weight, and which latent weight makes the
+// quantizer produce chosen codes and scales exactly, so that the exporter and runtime see an
+// ordinary quantized layer.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <string>
+
+#include "quantizers/quantizer.h"
+
+namespace ternary {
+
+// W fake-quantized as a fresh quantizer of `spec` would, its learned parameters (if any)
+// initialised from W: the recipe's baseline. Float32, W's shape.
+at::Tensor round_to_nearest(const at::Tensor& W, const QuantizerSpec& spec);
+
+// Whether an initialiser may choose codes for this quantizer: ternary levels, one scale per tensor
+// or per output row. Returns "" when it can, else what stands in the way.
+std::string codes_unsupported(const QuantizerSpec& spec);
+// True when the quantizer has one scale per output row (channel), false for one per tensor.
+bool scales_per_row(const QuantizerSpec& spec);
+
+// The latent weight for which `quantizer` encodes exactly `codes` (int8, (out, in), in {-1, 0, 1})
+// with `scale` ((1, 1) or (out, 1)): every nonzero code's weight at one magnitude per scale row,
+// chosen for the spec's scale statistic; learned scales and thresholds are set too. Verified by
+// encoding the result; throws std::invalid_argument when the spec cannot express the codes.
+at::Tensor latent_for_codes(Quantizer& quantizer, const at::Tensor& codes, const at::Tensor& scale);
+
+}  // namespace ternary
