@@ -137,7 +137,7 @@ CalibrationStatistics::~CalibrationStatistics() = default;
 CalibrationStatistics::CalibrationStatistics(CalibrationStatistics&&) noexcept = default;
 
 CalibrationStatistics CalibrationStatistics::open(const std::string& dir) {
-  auto checkpoint = std::make_unique<Checkpoint>(Checkpoint::open(dir));
+  auto checkpoint = std::make_unique<Checkpoint>(Checkpoint::open(dir, FileReading::kOnDemand));
   if (checkpoint->config_yaml().rfind(std::string("format: ") + kFormat, 0) != 0)
     throw CheckpointError(dir + " is not a calibration statistics directory (" + kFormat + ")");
   return CalibrationStatistics(std::move(checkpoint));
@@ -146,12 +146,15 @@ CalibrationStatistics CalibrationStatistics::open(const std::string& dir) {
 const std::string& CalibrationStatistics::description() const { return checkpoint_->config_yaml(); }
 
 int64_t CalibrationStatistics::n_layers() const {
+  const auto names = checkpoint_->file_names();
   int64_t n = 0;
-  while (true) {
-    const auto names = checkpoint_->file_names();
-    if (std::find(names.begin(), names.end(), layer_file(n)) == names.end()) return n;
-    ++n;
-  }
+  while (std::find(names.begin(), names.end(), layer_file(n)) != names.end()) ++n;
+  return n;
+}
+
+void CalibrationStatistics::verify() const {
+  for (int64_t i = 0, n = n_layers(); i < n; ++i)
+    checkpoint_->read_archive_file(layer_file(i), [](torch::serialize::InputArchive&) {});
 }
 
 std::map<std::string, SiteStatistics> CalibrationStatistics::layer(int64_t index) const {

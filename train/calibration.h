@@ -5,8 +5,10 @@
 //    precision, one decoder layer at a time over the kept hidden states, and writes for every
 //    input site (models/llama_input_sites.h) H = XᵀX / n and mean |x| per channel. Each layer's
 //    statistics are written when the layer is done and then dropped, so memory holds one layer's.
-//    The directory is verified like a checkpoint (manifest with sizes and hashes); its
-//    description (model fingerprint, sequences) decides whether a later run may reuse it.
+//    The directory is verified like a checkpoint (manifest with sizes and hashes; each layer's
+//    file checked when it is read); its description (model fingerprint, calibration tokens)
+//    decides whether a later run may reuse it. Memory: the calibration hidden states
+//    (sequences x seq_len x dim floats) and one layer's statistics.
 // 2. calibrate_model turns each linear's latent weight into one whose quantized form is the
 //    method's choice: absmean (the recipe's round-to-nearest: nothing changes), gptq, awq (input
 //    scales folded into the preceding RMSNorm; sites without one are left unscaled), or awq+gptq.
@@ -58,6 +60,8 @@ class CalibrationStatistics {
   CalibrationStatistics(CalibrationStatistics&&) noexcept;
   const std::string& description() const;
   int64_t n_layers() const;
+  // Reads and checks every layer's file, one at a time; throws CheckpointError on the first bad one.
+  void verify() const;
   std::map<std::string, SiteStatistics> layer(int64_t index) const;  // site name -> statistics
 
  private:

@@ -181,17 +181,31 @@ void write_checkpoint(const std::string& dir, const torch::nn::Module& model, co
 std::vector<std::string> Checkpoint::file_names() const {
   std::vector<std::string> names;
   for (const auto& [name, bytes] : files_) names.push_back(name);
+  for (const auto& [name, entry] : deferred_) names.push_back(name);
+  std::sort(names.begin(), names.end());
   return names;
 }
 
 void Checkpoint::read_archive_file(const std::string& name,
                                    const std::function<void(torch::serialize::InputArchive&)>& read) const {
-  const auto found = files_.find(name);
-  if (found == files_.end()) fail("checkpoint " + dir_ + " has no file " + name);
-  read_archive(found->second, fs::path(dir_) / name, at::kCPU, read);
+  read_archive_on(name, at::kCPU, read);
 }
 
-Checkpoint Checkpoint::open(const std::string& dir) {
+void Checkpoint::read_archive_on(const std::string& name, const at::Device& device,
+                                 const std::function<void(torch::serialize::InputArchive&)>& read) const {
+  const fs::path path = fs::path(dir_) / name;
+  if (const auto held = files_.find(name); held != files_.end()) return read_archive(held->second, path, device, read);
+  const auto deferred = deferred_.find(name);
+  if (deferred == deferred_.end()) fail("checkpoint " + dir_ + " has no file " + name);
+  const std::string bytes = read_file(path);
+  if (bytes.size() != deferred->second.first)
+    fail("checkpoint file " + path.string() + " changed size since it was opened (rewritten while in use?)");
+  if (fnv1a_hex(bytes.data(), bytes.size()) != deferred->second.second)
+    fail("checkpoint file " + path.string() + " fails its checksum (corrupt; use another checkpoint)");
+  read_archive(bytes, path, device, read);
+}
+
+Checkpoint Checkpoint::open(const std::string& dir, FileReading reading) {
   const fs::path root(dir);
   if (!fs::is_directory(root)) fail("checkpoint " + dir + " does not exist (give a checkpoint directory)");
   const fs::path manifest_path = root / "manifest.json";
@@ -216,6 +230,10 @@ Checkpoint Checkpoint::open(const std::string& dir) {
     if (on_disk != entry.bytes)  // checked before reading, so a wrong size never allocates
       fail("checkpoint file " + path.string() + " has " + std::to_string(on_disk) + " bytes, expected " +
            std::to_string(entry.bytes) + " (truncated or corrupt; use another checkpoint)");
+    if (reading == FileReading::kOnDemand && name != "config.yaml") {
+      checkpoint.deferred_[name] = {entry.bytes, entry.fnv1a};
+      continue;
+    }
     std::string bytes = read_file(path);
     if (fnv1a_hex(bytes.data(), bytes.size()) != entry.fnv1a)
       fail("checkpoint file " + path.string() + " fails its checksum (corrupt; use another checkpoint)");
@@ -228,7 +246,7 @@ void Checkpoint::load_model(torch::nn::Module& model, bool include_quantizer_sta
   const fs::path path = fs::path(dir_) / "model.pt";
   // Read and check every tensor before changing any, so a mismatch leaves the model untouched.
   std::vector<std::pair<at::Tensor, at::Tensor>> assignments;  // (model tensor, stored)
-  read_archive(files_.at("model.pt"), path, at::kCPU, [&](torch::serialize::InputArchive& archive) {
+  read_archive_on("model.pt", at::kCPU, [&](torch::serialize::InputArchive& archive) {
     auto collect = [&](const std::string& name, const at::Tensor& target) {
       if (!include_quantizer_state && is_quantizer_state(name)) return;
       at::Tensor stored;
@@ -248,7 +266,7 @@ void Checkpoint::load_model(torch::nn::Module& model, bool include_quantizer_sta
 
 void Checkpoint::load_optimizer(torch::optim::Optimizer& optimizer, const at::Device& device) const {
   const fs::path path = fs::path(dir_) / "optimizer.pt";
-  read_archive(files_.at("optimizer.pt"), path, device, [&](torch::serialize::InputArchive& archive) {
+  read_archive_on("optimizer.pt", device, [&](torch::serialize::InputArchive& archive) {
     try {
       optimizer.load(archive);
     } catch (const c10::Error& e) {
@@ -259,7 +277,7 @@ void Checkpoint::load_optimizer(torch::optim::Optimizer& optimizer, const at::De
 
 TrainerState Checkpoint::trainer_state() const {
   TrainerState state;
-  read_archive(files_.at("trainer.pt"), fs::path(dir_) / "trainer.pt", at::kCPU,
+  read_archive_on("trainer.pt", at::kCPU,
                [&](torch::serialize::InputArchive& archive) {
                  c10::IValue value;
                  archive.read("step", value), state.step = value.toInt();

@@ -62,11 +62,17 @@ void begin_checkpoint(const std::string& dir);
 void write_checkpoint_part(const std::string& dir, const std::string& file,
                            torch::serialize::OutputArchive& archive);
 
-// A verified checkpoint, held in memory: every file read once at open().
+// A verified checkpoint. By default every file is read and checked once at open() and held in
+// memory; with FileReading::kOnDemand open() checks the manifest and the files' sizes, and each
+// file is read and checked by hash when it is used, then dropped, so a reader of one file at a
+// time (calibration statistics, layer by layer) holds one file's bytes.
+enum class FileReading { kAtOpen, kOnDemand };
+
 class Checkpoint {
  public:
-  // Checks the manifest and every file's size and hash; throws CheckpointError naming the problem.
-  static Checkpoint open(const std::string& dir);
+  // Checks the manifest and every file's size (and, read at open, hash); throws CheckpointError
+  // naming the problem.
+  static Checkpoint open(const std::string& dir, FileReading reading = FileReading::kAtOpen);
 
   const std::string& dir() const { return dir_; }
   // The resolved config it was trained with.
@@ -86,7 +92,12 @@ class Checkpoint {
 
  private:
   std::string dir_;
-  std::map<std::string, std::string> files_;  // file name -> verified bytes
+  // Runs `read` on file `name` as a torch archive loaded onto `device`.
+  void read_archive_on(const std::string& name, const at::Device& device,
+                       const std::function<void(torch::serialize::InputArchive&)>& read) const;
+
+  std::map<std::string, std::string> files_;  // file name -> verified bytes (config.yaml always)
+  std::map<std::string, std::pair<uintmax_t, std::string>> deferred_;  // on demand: name -> (bytes, fnv1a)
 };
 
 // `path` itself when it is a checkpoint, else the newest <path>/checkpoints/step_* ; throws when none.

@@ -252,7 +252,11 @@ void Trainer::calibrate_initial_weights() {
     const std::string wanted = calibration_description(model_, batches);
     bool reusable = false;
     if (fs::exists(dir)) try {
-        reusable = CalibrationStatistics::open(dir).description() == wanted;
+        const CalibrationStatistics existing = CalibrationStatistics::open(dir);
+        if (existing.description() == wanted) {
+          existing.verify();
+          reusable = true;
+        }
       } catch (const CheckpointError& e) {
         if (log_) *log_ << "calibration statistics in " << dir << " are unusable (" << e.what() << "); collecting anew\n";
       }

@@ -83,6 +83,28 @@ TEST(Calibration, StatisticsAreOneFilePerLayerAndDescribeTheirSource) {
   EXPECT_NE(calibration_description(other, token_batches()), stats.description());
 }
 
+TEST(Calibration, StatisticsFilesAreCheckedWhenRead) {
+  LlamaModel model = small_model();
+  const std::string dir = fresh_dir("checked");
+  collect_calibration_statistics(model, token_batches(), dir, nullptr);
+  {
+    std::fstream file(dir + "/layer_0000.pt", std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(100);
+    file.write("\x01\x02\x03", 3);
+  }
+  const CalibrationStatistics stats = CalibrationStatistics::open(dir);  // sizes still match
+  EXPECT_NO_THROW(stats.layer(1));
+  try {
+    stats.layer(0);
+    FAIL() << "a corrupt layer file was read";
+  } catch (const CheckpointError& e) {
+    EXPECT_NE(std::string(e.what()).find("layer_0000.pt fails its checksum"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(stats.verify(), CheckpointError);
+  fs::resize_file(dir + "/layer_0001.pt", 10);
+  EXPECT_THROW(CalibrationStatistics::open(dir), CheckpointError);  // a size is checked at open
+}
+
 TEST(Calibration, AwqFoldingLeavesTheFullPrecisionModelUnchanged) {
   LlamaModel model = small_model();
   const at::Tensor tokens = token_batches()[0];
