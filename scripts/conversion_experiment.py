@@ -47,6 +47,14 @@ def last_val_loss(run_dir):
     return losses
 
 
+def warmup_applies(method):
+    """λ warm-up mixes x + λ(q(x) − x) from the latent weights: the pretrained model only when the
+    initialiser kept them (absmean; awq, whose scaling leaves the full-precision model unchanged).
+    GPTQ's latent weights are its codes at one magnitude, so warm-up would start from that, not
+    from the teacher: not run."""
+    return "gptq" not in method
+
+
 def finished(run_dir, steps):
     losses = last_val_loss(run_dir)
     return bool(losses) and losses[-1]["step"] == steps
@@ -111,6 +119,8 @@ def main():
     for k in ks:
         for method in methods:
             for variant in variants:
+                if variant == "warmup" and not warmup_applies(method):
+                    continue
                 extra = convert + [f"init.calibrate={method}", f"eval.every={k}", f"checkpoint.every={k}",
                                    f"schedule.warmup_steps={max(1, k // 10)}"]
                 if variant == "warmup":
@@ -147,7 +157,8 @@ def main():
     print(header)
     print("|" + " --- |" * (header.count("|") - 1))
     for method in methods:
-        cells = [cell(summary["runs"][f"k{k}_{method}_{v}"]) for k in ks for v in variants]
+        cells = [cell(summary["runs"][f"k{k}_{method}_{v}"]) if f"k{k}_{method}_{v}" in summary["runs"] else "—"
+                 for k in ks for v in variants]
         print(f"| {method} | {cell(step0[method])} | " + " | ".join(cells) + " |")
     print("\n| ternary from scratch | " + " | ".join(f"{s} steps: {cell(v)}" for s, v in summary["scratch"].items()) + " |")
 

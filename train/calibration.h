@@ -35,7 +35,7 @@ class Checkpoint;
 struct CalibrationOptions {
   CalibrationMethod method = CalibrationMethod::kAbsmean;
   GptqOptions gptq;
-  int64_t awq_grid = 20;  // α steps in [0, 1]
+  int64_t awq_grid = 20;  // α steps on each side of 0, α ∈ [−1, 1]
 };
 
 struct SiteStatistics {

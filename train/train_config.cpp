@@ -243,7 +243,7 @@ const ConfigSchema<InitConfig>& init_schema() {
               "directory of the statistics; empty = `<output_dir>/calibration`; reused while model and tokens match")
         .number("gptq_damp", &InitConfig::gptq_damp, 0.0, 1.0, "GPTQ: added to diag(H) as a fraction of its mean")
         .integer("gptq_block_size", &InitConfig::gptq_block_size, 1, 1 << 16, "GPTQ: columns per lazy update")
-        .integer("awq_grid", &InitConfig::awq_grid, 1, 1000, "AWQ: steps of the exponent α in [0, 1]")
+        .integer("awq_grid", &InitConfig::awq_grid, 1, 1000, "AWQ: steps of the exponent α on each side of 0 (α ∈ [−1, 1])")
         .check([](const SectionNode& s, InitConfig& c) {
           if (c.from != ModelSource::kScratch && c.path.empty())
             s.fail("path", std::string("init.from: ") + to_string(c.from) + " needs init.path: DIR");
