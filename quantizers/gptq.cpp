@@ -47,13 +47,15 @@ at::Tensor gptq_inverse_factor(const at::Tensor& H, const GptqOptions& options) 
 }
 
 at::Tensor gptq_ternary_codes(const at::Tensor& W, const at::Tensor& row_scales, const at::Tensor& U,
-                              int64_t block_size) {
+                              int64_t block_size, at::Tensor* compensated) {
   check_shapes(W, row_scales, U);
   const int64_t rows = W.size(0), cols = W.size(1);
   at::Tensor w = W.to(at::kDouble).contiguous().clone();
   const at::Tensor u = U.to(at::kDouble).contiguous();
   const at::Tensor s = row_scales.to(at::kDouble).reshape({rows}).contiguous();
   at::Tensor codes = at::empty({rows, cols}, at::kChar);
+  // The columns already rounded keep, in w, the value they were rounded from: later updates only
+  // reach the columns to their right.
   const double* u_data = u.data_ptr<double>();
   const double* s_data = s.data_ptr<double>();
   int8_t* code_data = codes.data_ptr<int8_t>();
@@ -78,10 +80,12 @@ at::Tensor gptq_ternary_codes(const at::Tensor& W, const at::Tensor& row_scales,
     // The block's errors reach the later columns in one product: the lazy update.
     if (end < cols) w.narrow(1, end, cols - end).sub_(errors.matmul(u.narrow(0, begin, width).narrow(1, end, cols - end)));
   }
+  if (compensated) *compensated = w;
   return codes;
 }
 
-at::Tensor gptq_ternary_codes_reference(const at::Tensor& W, const at::Tensor& row_scales, const at::Tensor& U) {
+at::Tensor gptq_ternary_codes_reference(const at::Tensor& W, const at::Tensor& row_scales, const at::Tensor& U,
+                                        at::Tensor* compensated) {
   check_shapes(W, row_scales, U);
   const int64_t rows = W.size(0), cols = W.size(1);
   at::Tensor w = W.to(at::kDouble).contiguous().clone();
@@ -99,6 +103,7 @@ at::Tensor gptq_ternary_codes_reference(const at::Tensor& W, const at::Tensor& r
       const double e = (wa[r][i] - q * sa[r]) / ua[i][i];
       for (int64_t j = i + 1; j < cols; ++j) wa[r][j] -= e * ua[i][j];
     }
+  if (compensated) *compensated = w;
   return codes;
 }
 
@@ -116,19 +121,24 @@ TernaryRounding gptq_ternary(const at::Tensor& W, const at::Tensor& H, bool per_
 
   // Per row (or, per tensor, the sum over rows), the candidate with the least output error.
   at::Tensor best_codes = at::zeros({rows, W.size(1)}, at::kChar);
+  at::Tensor best_residual = at::zeros({rows, W.size(1)}, at::kDouble);
   at::Tensor best_error = at::full({rows}, std::numeric_limits<double>::infinity(), at::kDouble);
   double best_total = std::numeric_limits<double>::infinity();
   for (double multiple : kScaleMultiples) {
     const at::Tensor scales = base * multiple;
-    const at::Tensor codes = gptq_ternary_codes(w, scales, U, options.block_size);
+    at::Tensor compensated;
+    const at::Tensor codes = gptq_ternary_codes(w, scales, U, options.block_size, &compensated);
+    const at::Tensor residual = (compensated / scales - codes.to(at::kDouble)).clamp(-0.5, 0.5);
     const at::Tensor errors = row_output_errors(w, codes.to(at::kDouble) * scales, h);
     if (per_row) {
       const at::Tensor better = errors < best_error;
       best_codes = at::where(better.unsqueeze(1), codes, best_codes);
+      best_residual = at::where(better.unsqueeze(1), residual, best_residual);
       best_error = at::where(better, errors, best_error);
     } else if (const double total = errors.sum().item<double>(); total < best_total) {
       best_total = total;
       best_codes = codes;
+      best_residual = residual;
     }
   }
 
@@ -141,7 +151,7 @@ TernaryRounding gptq_ternary(const at::Tensor& W, const at::Tensor& H, bool per_
   const at::Tensor scale = at::where(denominator > 0, numerator / denominator.clamp_min(1e-300), fallback);
   // A non-positive fit (codes that anti-correlate with W cannot be the best candidate, but stay safe)
   // keeps the candidate's base.
-  return {best_codes, at::where(scale > 0, scale, fallback).to(at::kFloat)};
+  return {best_codes, at::where(scale > 0, scale, fallback).to(at::kFloat), best_residual.to(at::kFloat)};
 }
 
 }  // namespace ternary

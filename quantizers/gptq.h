@@ -19,8 +19,11 @@ struct GptqOptions {
 
 // Codes in {-1, 0, +1} and the scale that decodes them: W ≈ codes · scale.
 struct TernaryRounding {
-  at::Tensor codes;  // int8, (out, in)
-  at::Tensor scale;  // float32, (1, 1) per tensor or (out, 1) per row
+  at::Tensor codes;     // int8, (out, in)
+  at::Tensor scale;     // float32, (1, 1) per tensor or (out, 1) per row
+  // Where each weight stood in its rounding cell when GPTQ rounded it: the compensated weight over
+  // the scale it was rounded with, minus its code, clamped to [-0.5, 0.5] (float32, (out, in)).
+  at::Tensor residual;
 };
 
 // The output error of replacing W by Q for inputs whose second moment is H: trace((W−Q) H (W−Q)ᵀ).
@@ -35,9 +38,12 @@ at::Tensor gptq_inverse_factor(const at::Tensor& H, const GptqOptions& options);
 // the fast path (blocks of options.block_size, lazy updates as matrix products) and the plain
 // reference (one column at a time, every update immediate, scalar loops). They are the same
 // algorithm; tests hold them equal.
+// With `compensated`, each weight as GPTQ rounded it (after the earlier columns' compensation) is
+// written there too (float64, (out, in)).
 at::Tensor gptq_ternary_codes(const at::Tensor& W, const at::Tensor& row_scales, const at::Tensor& U,
-                              int64_t block_size);
-at::Tensor gptq_ternary_codes_reference(const at::Tensor& W, const at::Tensor& row_scales, const at::Tensor& U);
+                              int64_t block_size, at::Tensor* compensated = nullptr);
+at::Tensor gptq_ternary_codes_reference(const at::Tensor& W, const at::Tensor& row_scales, const at::Tensor& U,
+                                        at::Tensor* compensated = nullptr);
 
 // The whole method: scale candidates around mean |W| (per tensor or per row), GPTQ codes for each,
 // the candidate with the least output error, then its scale refitted for those codes.

@@ -23,9 +23,13 @@ std::string codes_unsupported(const QuantizerSpec& spec);
 bool scales_per_row(const QuantizerSpec& spec);
 
 // The latent weight for which `quantizer` encodes exactly `codes` (int8, (out, in), in {-1, 0, 1})
-// with `scale` ((1, 1) or (out, 1)): every nonzero code's weight at one magnitude per scale row,
-// chosen for the spec's scale statistic; learned scales and thresholds are set too. Verified by
-// encoding the result; throws std::invalid_argument when the spec cannot express the codes.
-at::Tensor latent_for_codes(Quantizer& quantizer, const at::Tensor& codes, const at::Tensor& scale);
+// with `scale` ((1, 1) or (out, 1)); learned scales and thresholds are set too. The latent is
+// scale · u / statistic(u) with u = codes + β · residual: a weight keeps where it stood in its
+// rounding cell (`residual`, in units of the scale, within ±0.5; undefined = 0), so training can
+// move marginal weights across a boundary as easily as pretrained ones. β is the largest of 1, ½,
+// ¼, 0 for which the quantizer's own statistic still reproduces the codes; β = 0 always does.
+// Verified by encoding; throws std::invalid_argument when the spec cannot express the codes.
+at::Tensor latent_for_codes(Quantizer& quantizer, const at::Tensor& codes, const at::Tensor& scale,
+                            const at::Tensor& residual = {});
 
 }  // namespace ternary

@@ -2,7 +2,11 @@
 
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
-#include <torch/torch.h>
+#include <c10/util/Exception.h>
+#include <ATen/ATen.h>
+#include <torch/nn/module.h>
+
+#include <algorithm>
 
 #include <chrono>
 #include <cstdio>
@@ -41,7 +45,8 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// Bypasses every quantizer (λ = 0 passes x through unchanged) while alive.
+// Bypasses every quantizer (λ = 0 passes x through unchanged) while alive, then sets λ = 1:
+// calibration runs before training, which sets its own λ at every step of a warm-up.
 class FullPrecisionScope {
  public:
   explicit FullPrecisionScope(LlamaModel& model) : model_(model) { set_warmup_lambda(*model_, 0.0); }
@@ -162,11 +167,17 @@ std::map<std::string, SiteStatistics> CalibrationStatistics::layer(int64_t index
   checkpoint_->read_archive_file(layer_file(index), [&](torch::serialize::InputArchive& archive) {
     for (const auto& key : archive.keys()) {
       const std::string_view k(key);
-      const bool hessian = k.ends_with(kHessianSuffix);
-      const std::string site(k.substr(0, k.size() - std::string_view(hessian ? kHessianSuffix : kAbsMeanSuffix).size()));
-      at::Tensor value;
-      archive.read(key, value);
-      (hessian ? sites[site].hessian : sites[site].abs_mean) = value;
+      for (const std::string_view suffix : {std::string_view(kHessianSuffix), std::string_view(kAbsMeanSuffix)}) {
+        if (!k.ends_with(suffix)) continue;
+        at::Tensor value;
+        try {
+          archive.read(key, value);
+        } catch (const c10::Error&) {
+          throw CheckpointError(checkpoint_->dir() + "/" + layer_file(index) + ": '" + key + "' is not a tensor");
+        }
+        SiteStatistics& site = sites[std::string(k.substr(0, k.size() - suffix.size()))];
+        (suffix == kHessianSuffix ? site.hessian : site.abs_mean) = value.to(at::kFloat);
+      }
     }
   });
   return sites;
@@ -218,6 +229,10 @@ CalibrationReport calibrate_model(LlamaModel& model, const CalibrationStatistics
       const auto found = layer_statistics.find(site.name);
       if (found == layer_statistics.end() || !found->second.hessian.defined() || !found->second.abs_mean.defined())
         throw CheckpointError("calibration statistics lack " + prefix + site.name + "; delete them to collect new ones");
+      const int64_t in = site.linears.front().second->options.in_features();
+      if (found->second.hessian.sizes() != at::IntArrayRef{in, in} || found->second.abs_mean.sizes() != at::IntArrayRef{in})
+        throw CheckpointError("calibration statistics for " + prefix + site.name + " do not fit its " + std::to_string(in) +
+                              " inputs; delete them to collect new ones");
       const at::Tensor H = found->second.hessian.to(at::kDouble);
       std::vector<std::pair<std::string, QuantLinear>> quantized;
       for (auto& [name, linear] : site.linears) {
@@ -230,7 +245,7 @@ CalibrationReport calibrate_model(LlamaModel& model, const CalibrationStatistics
       }
       if (quantized.empty()) continue;
 
-      const auto site_start = std::chrono::steady_clock::now();
+      auto timer = std::chrono::steady_clock::now();
       std::vector<at::Tensor> originals;
       std::vector<QuantizerSpec> specs;
       for (auto& [name, linear] : quantized) {
@@ -252,15 +267,18 @@ CalibrationReport calibrate_model(LlamaModel& model, const CalibrationStatistics
           site.norm->weight.div_(input_scales.to(site.norm->weight.scalar_type()));
         }
       }
+      // The search's time is shared by the site's linears; each adds its own rounding's.
+      const double shared_seconds = seconds_since(timer) / static_cast<double>(quantized.size());
       const at::Tensor scaled_H = H / (input_scales.to(at::kDouble).unsqueeze(1) * input_scales.to(at::kDouble).unsqueeze(0));
       for (size_t k = 0; k < quantized.size(); ++k) {
+        timer = std::chrono::steady_clock::now();
         QuantLinearImpl& linear = *quantized[k].second;
         const at::Tensor& W = originals[k];
         const at::Tensor scaled = W * input_scales;
         at::Tensor latent = scaled;
         if (has_gptq(options.method)) {
           const TernaryRounding rounding = gptq_ternary(scaled, scaled_H, scales_per_row(specs[k]), options.gptq);
-          latent = latent_for_codes(linear.weight_quantizer, rounding.codes, rounding.scale);
+          latent = latent_for_codes(linear.weight_quantizer, rounding.codes, rounding.scale, rounding.residual);
         }
         linear.weight.copy_(latent);
         if (!has_gptq(options.method)) linear.weight_quantizer->attach(linear.weight);  // learned parts from the new weight
@@ -272,7 +290,7 @@ CalibrationReport calibrate_model(LlamaModel& model, const CalibrationStatistics
         row.error_absmean = output_error(W, round_to_nearest(W, specs[k]), H) / reference;
         row.error_after = output_error(W, restored, H) / reference;
         row.awq_alpha = alpha;
-        row.seconds = seconds_since(site_start) / static_cast<double>(quantized.size());
+        row.seconds = shared_seconds + seconds_since(timer);
         report.linears.push_back(row);
       }
     }

@@ -31,8 +31,14 @@ TEST(Gptq, BlockedLazyUpdatesEqualThePlainReference) {
   const at::Tensor W = at::randn({24, 96}) * 0.05;
   const at::Tensor U = gptq_inverse_factor(second_moment(X), GptqOptions{});
   const at::Tensor scales = W.abs().mean(1, true);
-  const at::Tensor reference = gptq_ternary_codes_reference(W, scales, U);
-  for (int64_t block : {1, 7, 32, 96, 500}) EXPECT_TRUE(gptq_ternary_codes(W, scales, U, block).equal(reference)) << block;
+  at::Tensor reference_compensated, compensated;
+  const at::Tensor reference = gptq_ternary_codes_reference(W, scales, U, &reference_compensated);
+  for (int64_t block : {1, 7, 32, 96, 500}) {
+    EXPECT_TRUE(gptq_ternary_codes(W, scales, U, block, &compensated).equal(reference)) << block;
+    EXPECT_TRUE(at::allclose(compensated, reference_compensated, 1e-9, 1e-12)) << block;
+  }
+  // Each code is the rounding of the compensated weight it was taken from.
+  EXPECT_TRUE(at::clamp(at::round(reference_compensated / scales), -1, 1).to(at::kChar).equal(reference));
   // And it is not round-to-nearest: error compensation changed codes.
   const at::Tensor nearest = at::clamp(at::round(W / scales), -1, 1).to(at::kChar);
   EXPECT_GT(reference.ne(nearest).sum().item<int64_t>(), 0);
@@ -97,11 +103,16 @@ TEST(LatentForCodes, EveryTernaryRecipeEncodesTheChosenCodesExactly) {
     Quantizer q(preset_spec(preset, true));
     q->attach(W);
     const at::Tensor scale = scales_per_row(q->spec()) ? at::rand({12, 1}) + 0.1 : at::full({1, 1}, 0.37);
-    const at::Tensor latent = latent_for_codes(q, codes, scale);
-    const QuantizedValues v = q->encode(latent);
-    EXPECT_TRUE(v.codes.equal(codes)) << preset;
-    // The forward the model trains with gives the same weight.
-    EXPECT_TRUE(at::allclose(q->forward(latent), codes.to(at::kFloat) * scale, 1e-5, 1e-7)) << preset;
+    const at::Tensor residual = at::rand({12, 40}) - 0.5;
+    for (const at::Tensor& r : {at::Tensor(), residual}) {
+      const at::Tensor latent = latent_for_codes(q, codes, scale, r);
+      const QuantizedValues v = q->encode(latent);
+      EXPECT_TRUE(v.codes.equal(codes)) << preset;
+      // The forward the model trains with gives the same weight.
+      EXPECT_TRUE(at::allclose(q->forward(latent), codes.to(at::kFloat) * scale, 1e-5, 1e-7)) << preset;
+      // With a residual, weights keep their place in the rounding cell: the zeros are not all 0.
+      if (r.defined()) EXPECT_GT(latent.masked_select(codes.eq(0)).abs().max().item<float>(), 0.0f) << preset;
+    }
   }
   Quantizer int8(preset_spec("int8_per_channel", true));
   EXPECT_THROW(latent_for_codes(int8, codes, at::ones({12, 1})), std::invalid_argument);
