@@ -24,6 +24,18 @@ void check_shapes(const at::Tensor& W, const at::Tensor& row_scales, const at::T
     throw std::invalid_argument("gptq: W (out, in), row scales (out) and the factor (in, in) do not fit together");
 }
 
+// Both paths' working copies: W (updated as columns are rounded), the factor and the scales in
+// float64, and the codes to fill.
+struct Working {
+  at::Tensor w, u, s, codes;
+};
+
+Working working_copies(const at::Tensor& W, const at::Tensor& row_scales, const at::Tensor& U) {
+  check_shapes(W, row_scales, U);
+  return {W.to(at::kDouble).contiguous().clone(), U.to(at::kDouble).contiguous(),
+          row_scales.to(at::kDouble).reshape({W.size(0)}).contiguous(), at::empty({W.size(0), W.size(1)}, at::kChar)};
+}
+
 // Per-row output error trace-wise: ((W−Q) H (W−Q)ᵀ)_rr for every row r, float64.
 at::Tensor row_output_errors(const at::Tensor& W, const at::Tensor& Q, const at::Tensor& H) {
   const at::Tensor delta = W.to(at::kDouble) - Q.to(at::kDouble);
@@ -48,12 +60,8 @@ at::Tensor gptq_inverse_factor(const at::Tensor& H, const GptqOptions& options) 
 
 at::Tensor gptq_ternary_codes(const at::Tensor& W, const at::Tensor& row_scales, const at::Tensor& U,
                               int64_t block_size, at::Tensor* compensated) {
-  check_shapes(W, row_scales, U);
   const int64_t rows = W.size(0), cols = W.size(1);
-  at::Tensor w = W.to(at::kDouble).contiguous().clone();
-  const at::Tensor u = U.to(at::kDouble).contiguous();
-  const at::Tensor s = row_scales.to(at::kDouble).reshape({rows}).contiguous();
-  at::Tensor codes = at::empty({rows, cols}, at::kChar);
+  auto [w, u, s, codes] = working_copies(W, row_scales, U);
   // The columns already rounded keep, in w, the value they were rounded from: later updates only
   // reach the columns to their right.
   const double* u_data = u.data_ptr<double>();
@@ -86,12 +94,8 @@ at::Tensor gptq_ternary_codes(const at::Tensor& W, const at::Tensor& row_scales,
 
 at::Tensor gptq_ternary_codes_reference(const at::Tensor& W, const at::Tensor& row_scales, const at::Tensor& U,
                                         at::Tensor* compensated) {
-  check_shapes(W, row_scales, U);
   const int64_t rows = W.size(0), cols = W.size(1);
-  at::Tensor w = W.to(at::kDouble).contiguous().clone();
-  const at::Tensor u = U.to(at::kDouble).contiguous();
-  const at::Tensor s = row_scales.to(at::kDouble).reshape({rows}).contiguous();
-  at::Tensor codes = at::empty({rows, cols}, at::kChar);
+  auto [w, u, s, codes] = working_copies(W, row_scales, U);
   auto wa = w.accessor<double, 2>();
   auto ua = u.accessor<double, 2>();
   auto sa = s.accessor<double, 1>();
