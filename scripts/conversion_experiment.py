@@ -70,6 +70,7 @@ def main():
     parser.add_argument("--lr", default="1e-3", help="the conversion runs' learning rate")
     parser.add_argument("--calibration-sequences", default="128")
     parser.add_argument("--jobs", type=int, default=2, help="runs at once, one thread each")
+    parser.add_argument("--no-scratch", action="store_true", help="leave out the from-scratch comparison")
     args = parser.parse_args()
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
@@ -115,7 +116,7 @@ def main():
         print(f"step 0 {method}: {step0[method]:.4f}", file=sys.stderr)
 
     # 3. Conversion runs and the from-scratch comparison, `jobs` at a time, longest first.
-    jobs = [("scratch", T + ks[1], [f"eval.every={ks[0]}", f"checkpoint.every={T + ks[1]}"])]
+    jobs = [] if args.no_scratch else [("scratch", T + ks[1], [f"eval.every={ks[0]}", f"checkpoint.every={T + ks[1]}"])]
     for k in ks:
         for method in methods:
             for variant in variants:
@@ -143,8 +144,7 @@ def main():
         return next((v["val_loss"] for v in losses if v["step"] == step), float("nan"))
 
     summary = {"teacher_steps": T, "teacher_val_loss": teacher_loss, "k": ks, "step0": step0,
-               "scratch": {str(T): at(results["scratch"], T), str(T + ks[0]): at(results["scratch"], T + ks[0]),
-                           str(T + ks[1]): at(results["scratch"], T + ks[1])},
+               "scratch": {} if args.no_scratch else {str(s): at(results["scratch"], s) for s in (T, T + ks[0], T + ks[1])},
                "runs": {name: losses[-1]["val_loss"] for name, losses in results.items() if name != "scratch"}}
     with open(os.path.join(out, "results.json"), "w", encoding="utf-8") as f:
         json.dump(summary, f, indent=2)
@@ -160,7 +160,8 @@ def main():
         cells = [cell(summary["runs"][f"k{k}_{method}_{v}"]) if f"k{k}_{method}_{v}" in summary["runs"] else "—"
                  for k in ks for v in variants]
         print(f"| {method} | {cell(step0[method])} | " + " | ".join(cells) + " |")
-    print("\n| ternary from scratch | " + " | ".join(f"{s} steps: {cell(v)}" for s, v in summary["scratch"].items()) + " |")
+    if summary["scratch"]:
+        print("\n| ternary from scratch | " + " | ".join(f"{s} steps: {cell(v)}" for s, v in summary["scratch"].items()) + " |")
 
 
 if __name__ == "__main__":
