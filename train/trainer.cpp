@@ -241,9 +241,11 @@ void Trainer::calibrate_initial_weights() {
   // Calibration windows come from their own generator: the training windows stay those of an
   // uncalibrated run.
   at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(config_.seed) ^ 0xca1bu);
+  constexpr int64_t kSequencesPerBatch = 8;  // bounds one forward's working memory
   std::vector<at::Tensor> batches;
-  for (int64_t left = init.calibration_sequences; left > 0; left -= 8)
-    batches.push_back(dataset_->sample_train(std::min<int64_t>(left, 8), config_.training.seq_len, generator).first);
+  for (int64_t left = init.calibration_sequences; left > 0; left -= kSequencesPerBatch)
+    batches.push_back(
+        dataset_->sample_train(std::min(left, kSequencesPerBatch), config_.training.seq_len, generator).first);
   const std::string dir =
       init.calibration_statistics.empty() ? config_.output_dir + "/calibration" : init.calibration_statistics;
   const std::string collecting = "rank 0's calibration statistics";
@@ -251,15 +253,19 @@ void Trainer::calibrate_initial_weights() {
   if (is_main()) {
     const std::string wanted = calibration_description(model_, batches);
     bool reusable = false;
-    if (fs::exists(dir)) try {
+    if (fs::exists(dir)) {
+      try {
         const CalibrationStatistics existing = CalibrationStatistics::open(dir);
         if (existing.description() == wanted) {
           existing.verify();
           reusable = true;
+        } else if (log_) {
+          *log_ << "calibration statistics in " << dir << " are of other weights or tokens; collecting anew\n";
         }
       } catch (const CheckpointError& e) {
         if (log_) *log_ << "calibration statistics in " << dir << " are unusable (" << e.what() << "); collecting anew\n";
       }
+    }
     if (reusable) {
       if (log_) *log_ << "calibration statistics: reusing " << dir << "\n";
     } else {
