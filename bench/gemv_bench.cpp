@@ -34,13 +34,15 @@ void run_output_gemv(int all_threads, int repeats, std::mt19937& rng, BandwidthA
   for (float& v : x) v = normal(rng) * 50;
   std::vector<std::vector<uint16_t>> f16(1, std::vector<uint16_t>(w.size()));
   for (size_t i = 0; i < w.size(); ++i) f16[0][i] = kernels::fp32_to_fp16(w[i]);
-  std::vector<std::vector<kernels::BlockQ8_0>> q8(1, std::vector<kernels::BlockQ8_0>(w.size() / kernels::kQ8Block));
-  kernels::quantize_q8_0(w.data(), rows * cols, q8[0].data());
+  std::vector<kernels::BlockQ8_0> blocks(w.size() / kernels::kQ8Block);
+  kernels::quantize_q8_0(w.data(), rows * cols, blocks.data());
+  std::vector<kernels::Q8_0Matrix> q8;
+  q8.push_back(kernels::Q8_0Matrix::from_blocks(blocks.data(), rows, cols));  // as the runtime repacks it
   using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   std::vector<RowMajor> f32(1, Eigen::Map<const RowMajor>(w.data(), rows, cols));
   while (f32.size() * w.size() * 4 < kRotateBytes) f32.push_back(f32[0]);  // every call streams from DRAM
   while (f16.size() * w.size() * 2 < kRotateBytes) f16.push_back(f16[0]);
-  while (q8.size() * q8[0].size() * sizeof(kernels::BlockQ8_0) < kRotateBytes) q8.push_back(q8[0]);
+  while (q8.size() * static_cast<size_t>(q8[0].bytes()) < kRotateBytes) q8.push_back(q8[0].clone());
   const Eigen::Map<const Eigen::VectorXf> xv(x.data(), cols);
   Eigen::VectorXf yv(rows);
   kernels::Q8Activations xq;
@@ -55,7 +57,7 @@ void run_output_gemv(int all_threads, int repeats, std::mt19937& rng, BandwidthA
                                                         x.data(), 1, y.data()); }));
       q8_ms.push_back(time_ms([&] {
         kernels::q8_0_activations(x.data(), cols, xq);  // part of every token's cost
-        kernels::q8_0_gemm(q8[static_cast<size_t>(r) % q8.size()].data(), rows, cols, &xq, 1, y.data());
+        kernels::q8_0_gemm(q8[static_cast<size_t>(r) % q8.size()], &xq, 1, y.data());
       }));
     }
     for (auto* v : {&f32_ms, &f16_ms, &q8_ms}) v->erase(v->begin());

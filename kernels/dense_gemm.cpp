@@ -1,5 +1,6 @@
 #include "kernels/dense_gemm.h"
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -14,15 +15,31 @@ float f16_dot_reference(const uint16_t* w, const float* x, int64_t cols) {
 }
 
 float q8_0_dot_reference(const BlockQ8_0* w, const Q8Activations& x, int64_t blocks) {
-  float partial[kQ8Lanes] = {};
-  return lanes::q8_0_finish(w, x, 0, blocks, partial);
+  float acc = 0;
+  for (int64_t b = 0; b < blocks; ++b) acc = lanes::q8_0_accumulate(acc, w[b], x.blocks[b], x.scales[b]);
+  return acc;
+}
+
+void q8_0_tile_reference(const Q8_0Matrix& w, int64_t tile, const Q8Activations& x, float* y16) {
+  for (int64_t r = 0; r < Q8_0Matrix::kTileRows; ++r) {
+    float acc = 0;
+    for (int64_t b = 0; b < w.blocks_per_row(); ++b)
+      acc = lanes::q8_0_accumulate(acc, w.block(tile * Q8_0Matrix::kTileRows + r, b), x.blocks[b], x.scales[b]);
+    y16[r] = acc;
+  }
 }
 
 void q8_0_activations(const float* x, int64_t cols, Q8Activations& out) {
   out.blocks.resize(static_cast<size_t>(cols / kQ8Block));
   quantize_q8_0(x, cols, out.blocks.data());
   out.scales.resize(out.blocks.size());
-  for (size_t b = 0; b < out.blocks.size(); ++b) out.scales[b] = fp16_to_fp32(out.blocks[b].d);
+  out.sums.resize(out.blocks.size());
+  for (size_t b = 0; b < out.blocks.size(); ++b) {
+    out.scales[b] = fp16_to_fp32(out.blocks[b].d);
+    int32_t sum = 0;
+    for (int8_t q : out.blocks[b].qs) sum += q;
+    out.sums[b] = sum;
+  }
 }
 
 void f16_gemm(const uint16_t* w, int64_t rows, int64_t cols, const float* x, int64_t batch, float* y) {
@@ -32,16 +49,26 @@ void f16_gemm(const uint16_t* w, int64_t rows, int64_t cols, const float* x, int
     for (int64_t t = 0; t < batch; ++t) y[t * rows + r] = dot(w + r * cols, x + t * cols, cols);
 }
 
-void q8_0_gemm(const BlockQ8_0* w, int64_t rows, int64_t cols, const Q8Activations* x, int64_t batch, float* y) {
-  const int64_t blocks = cols / kQ8Block;
+void q8_0_gemm(const Q8_0Matrix& w, const Q8Activations* x, int64_t batch, float* y) {
+  const int64_t rows = w.rows();
   for (int64_t t = 0; t < batch; ++t)
-    if (cols % kQ8Block != 0 || static_cast<int64_t>(x[t].blocks.size()) != blocks)
+    if (static_cast<int64_t>(x[t].blocks.size()) != w.blocks_per_row())
       throw std::invalid_argument("q8_0_gemm: activations of " + std::to_string(x[t].blocks.size()) +
-                                  " blocks for a matrix of " + std::to_string(cols) + " columns");
-  auto dot = pick_isa_variant(q8_0_dot_reference, q8_0_dot_avx2, q8_0_dot_avx2);
+                                  " blocks for a matrix of " + std::to_string(w.cols()) + " columns");
+  const Isa isa = selected_isa();
+  auto tile_dot = isa >= Isa::kAvx512Vnni ? q8_0_tile_avx512vnni
+                  : isa >= Isa::kAvx2     ? q8_0_tile_avx2
+                                          : q8_0_tile_reference;
 #pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t t = 0; t < batch; ++t) y[t * rows + r] = dot(w + r * blocks, x[t], blocks);
+  for (int64_t tile = 0; tile < w.tiles(); ++tile) {
+    const int64_t first = tile * Q8_0Matrix::kTileRows;
+    const int64_t valid = std::min(Q8_0Matrix::kTileRows, rows - first);
+    for (int64_t t = 0; t < batch; ++t) {  // later tokens find the tile in cache
+      float y16[Q8_0Matrix::kTileRows];
+      tile_dot(w, tile, x[t], y16);
+      std::copy(y16, y16 + valid, y + t * rows + first);
+    }
+  }
 }
 
 }  // namespace ternary::kernels

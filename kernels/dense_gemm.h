@@ -4,8 +4,9 @@
 //   F16:  y = sum_k w[k] * x[k], w converted exactly to float; products go to 64 partial sums
 //         (lane k % 64), added with separate multiply and add, then the lanes summed in order.
 //   Q8_0: x is quantized per 32 values to Q8_0 as llama.cpp does (q8_0_activations); each block's
-//         integer dot is exact, scaled by (d_w * d_x), and goes to lane (block % 8); the 8 lanes
-//         are then summed in order.
+//         integer dot is exact, and a row's blocks are accumulated in order by a fused
+//         multiply-add: acc = fma(float(dot_b), d_w(b) * d_x(b), acc), from 0. The weights are
+//         the repacked Q8_0Matrix (kernels/q8_0_matrix.h), 16 rows a tile.
 // That fixed order is the contract: the reference tier computes it in plain code and every SIMD
 // tier (AVX2 with F16C, AVX-512) reproduces it bit for bit, so the tests compare them exactly.
 // The float answer (w and x not rounded) is within the stated tolerance of both (tests).
@@ -16,28 +17,36 @@
 
 #include "kernels/cpu_features.h"
 #include "kernels/q8_0_blocks.h"
+#include "kernels/q8_0_matrix.h"
 
 namespace ternary::kernels {
 
 // y (batch x rows) = x (batch x cols) times the (rows x cols) row-major F16 matrix w, transposed.
 void f16_gemm(const uint16_t* w, int64_t rows, int64_t cols, const float* x, int64_t batch, float* y);
 
-// One token's activations as Q8_0 blocks, with the block scales as float.
+// One token's activations as Q8_0 blocks, with each block's scale as float and the sum of its
+// codes (the AVX-512 tier multiplies weights stored as q + 128, so 128 * sum comes off).
 struct Q8Activations {
   std::vector<BlockQ8_0> blocks;
   std::vector<float> scales;
+  std::vector<int32_t> sums;
 };
 void q8_0_activations(const float* x, int64_t cols, Q8Activations& out);  // cols: a multiple of 32
 
-// y (batch x rows) = the Q8_0 matrix w (rows x cols, cols / 32 blocks a row) times each token.
-void q8_0_gemm(const BlockQ8_0* w, int64_t rows, int64_t cols, const Q8Activations* x, int64_t batch, float* y);
+// y (batch x rows) = the Q8_0 matrix w times each token. Tiers: reference, AVX2, AVX-512 VNNI.
+void q8_0_gemm(const Q8_0Matrix& w, const Q8Activations* x, int64_t batch, float* y);
 
 // Per-tier row dot products, declared for the dispatchers and the tests.
-constexpr int kF16Lanes = 64, kQ8Lanes = 8;
+constexpr int kF16Lanes = 64;
+constexpr int64_t kQ8PrefetchBytes = 2048;  // how far ahead the Q8_0 tiles prefetch their stream
 float f16_dot_reference(const uint16_t* w, const float* x, int64_t cols);
 float f16_dot_avx2(const uint16_t* w, const float* x, int64_t cols);
 float f16_dot_avx512(const uint16_t* w, const float* x, int64_t cols);
+// The Q8_0 contract in plain code over one row of ggml blocks (what the tests hold every tier to).
 float q8_0_dot_reference(const BlockQ8_0* w, const Q8Activations& x, int64_t blocks);
-float q8_0_dot_avx2(const BlockQ8_0* w, const Q8Activations& x, int64_t blocks);  // also the avx512 tier
+// y16[r] = row r of `tile` times x, for the tile's 16 rows (padding rows included).
+void q8_0_tile_reference(const Q8_0Matrix& w, int64_t tile, const Q8Activations& x, float* y16);
+void q8_0_tile_avx2(const Q8_0Matrix& w, int64_t tile, const Q8Activations& x, float* y16);
+void q8_0_tile_avx512vnni(const Q8_0Matrix& w, int64_t tile, const Q8Activations& x, float* y16);
 
 }  // namespace ternary::kernels

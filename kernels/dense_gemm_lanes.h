@@ -1,8 +1,9 @@
-// The lane order of kernels/dense_gemm.h in plain code, shared by the reference tier and the
+// The summation order of kernels/dense_gemm.h in plain code, shared by the reference tier and the
 // scalar tails of the SIMD tiers (so the tails cannot drift from the reference). Internal to
 // the dense GEMM sources.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 
 #include "kernels/dense_gemm.h"
@@ -21,17 +22,11 @@ inline float f16_finish(const uint16_t* w, const float* x, int64_t from, int64_t
   return sum;
 }
 
-// Q8_0: blocks [from, to) into lane b % 8, then the 8 lanes summed in order.
-inline float q8_0_finish(const BlockQ8_0* w, const Q8Activations& x, int64_t from, int64_t to, float* lanes) {
-  for (int64_t b = from; b < to; ++b) {
-    int32_t dot = 0;
-    for (int64_t i = 0; i < kQ8Block; ++i) dot += int32_t{w[b].qs[i]} * int32_t{x.blocks[b].qs[i]};
-    const float scale = fp16_to_fp32(w[b].d) * x.scales[b];
-    lanes[b % kQ8Lanes] += scale * static_cast<float>(dot);
-  }
-  float sum = 0;
-  for (int64_t j = 0; j < kQ8Lanes; ++j) sum += lanes[j];
-  return sum;
+// Q8_0: one block's exact integer dot, then acc = fma(float(dot), d_w * d_x, acc).
+inline float q8_0_accumulate(float acc, const BlockQ8_0& w, const BlockQ8_0& x, float x_scale) {
+  int32_t dot = 0;
+  for (int64_t i = 0; i < kQ8Block; ++i) dot += int32_t{w.qs[i]} * int32_t{x.qs[i]};
+  return std::fmaf(static_cast<float>(dot), fp16_to_fp32(w.d) * x_scale, acc);
 }
 
 }  // namespace ternary::kernels::lanes

@@ -32,14 +32,10 @@ std::vector<float> scales_from_blocks(const Block* blocks, int64_t rows, int64_t
 
 }  // namespace
 
-void TernaryMatrix::AlignedFree::operator()(uint8_t* p) const { std::free(p); }
-
 void TernaryMatrix::allocate(int64_t rows, int64_t cols) {
   check_shape(rows, cols);
   rows_ = rows, cols_ = cols;
-  const size_t size = static_cast<size_t>((rows * cols / 4 + 63) / 64 * 64);
-  codes_.reset(static_cast<uint8_t*>(std::aligned_alloc(64, size)));
-  if (!codes_) throw std::bad_alloc();
+  codes_ = allocate_aligned(static_cast<size_t>(rows * cols / 4));
 }
 
 TernaryMatrix TernaryMatrix::from_trits(const int8_t* trits, int64_t rows, int64_t cols,

@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "kernels/aligned_bytes.h"
 #include "kernels/ternary_blocks.h"
 
 namespace ternary::kernels {
@@ -32,12 +33,9 @@ class TernaryMatrix {
   TernaryMatrix clone() const;                          // a deep copy (benchmarks rotate copies past the cache)
 
  private:
-  struct AlignedFree {
-    void operator()(uint8_t* p) const;
-  };
   void allocate(int64_t rows, int64_t cols);
   int64_t rows_ = 0, cols_ = 0;
-  std::unique_ptr<uint8_t[], AlignedFree> codes_;
+  AlignedBytes codes_;
   std::vector<float> scales_;
 };
 

@@ -124,9 +124,13 @@ Linear::Linear(const gguf::File& file, const std::string& name, int64_t in, int6
   switch (t.type) {
     case gguf::TensorType::kF32:
     case gguf::TensorType::kF16:
-    case gguf::TensorType::kQ8_0:
       dense_type_ = t.type;
       dense_ = t.data;
+      break;
+    case gguf::TensorType::kQ8_0:
+      dense_type_ = t.type;
+      q8_0_ = std::make_unique<kernels::Q8_0Matrix>(
+          kernels::Q8_0Matrix::from_blocks(reinterpret_cast<const kernels::BlockQ8_0*>(t.data), out, in));
       break;
     case gguf::TensorType::kTQ2_0:
       ternary_ = std::make_unique<kernels::TernaryMatrix>(kernels::TernaryMatrix::from_tq2_0(
@@ -188,7 +192,7 @@ void Linear::forward(LinearInput& x, float* y, KernelTier tier) const {
   } else if (dense_type_ == gguf::TensorType::kF16) {
     kernels::f16_gemm(static_cast<const uint16_t*>(dense_), out_, in_, x.x(), batch, y);
   } else if (dense_type_ == gguf::TensorType::kQ8_0) {
-    kernels::q8_0_gemm(static_cast<const kernels::BlockQ8_0*>(dense_), out_, in_, x.q8_0(), batch, y);
+    kernels::q8_0_gemm(*q8_0_, x.q8_0(), batch, y);
   } else {
     using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
     const Eigen::Map<const RowMajor> w(static_cast<const float*>(dense_), out_, in_);

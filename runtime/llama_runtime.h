@@ -69,8 +69,9 @@ class Linear {
   int64_t in_, out_;
   float activation_eps_;
   std::unique_ptr<kernels::TernaryMatrix> ternary_;
+  std::unique_ptr<kernels::Q8_0Matrix> q8_0_;  // Q8_0 weights, repacked for the GEMV
   std::shared_ptr<CudaTernaryLinear> cuda_;  // shared_ptr: destructible where the type is incomplete
-  // Full-precision formats (F32, F16, Q8_0): (out, in) row-major, in the mapping; set when ternary_ is not.
+  // F32 and F16: (out, in) row-major, in the mapping; set when ternary_ and q8_0_ are not.
   gguf::TensorType dense_type_ = gguf::TensorType::kF32;
   const void* dense_ = nullptr;
 };

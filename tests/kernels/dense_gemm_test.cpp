@@ -59,8 +59,8 @@ TEST(Q8_0, NonFiniteBlocksGiveNanNotGarbage) {
 struct Shapes {
   int64_t rows, cols, batch;
 };
-// Column counts with and without tails (cols % 64, blocks % 8).
-const Shapes kShapes[] = {{1, 32, 1}, {7, 64, 2}, {33, 288, 3}, {64, 512, 1}, {5, 2048 + 96, 2}};
+// Column counts with and without tails (cols % 64), row counts with and without a partial Q8_0 tile.
+const Shapes kShapes[] = {{1, 32, 1}, {7, 64, 2}, {33, 288, 3}, {64, 512, 1}, {5, 2048 + 96, 2}, {50, 2048, 5}};
 
 TEST(F16Gemm, EveryTierEqualsTheReferenceBitForBit) {
   std::mt19937 rng(7);
@@ -104,11 +104,12 @@ TEST(Q8_0Gemm, EveryTierEqualsTheReferenceBitForBit) {
     w[0].qs[0] = -128;  // not what ggml writes, but a file may hold it: the SIMD sign trick must agree
     std::vector<Q8Activations> acts(static_cast<size_t>(s.batch));
     for (int64_t t = 0; t < s.batch; ++t) q8_0_activations(x.data() + t * s.cols, s.cols, acts[t]);
+    // The contract, in plain code over the file's blocks; every tier runs the repacked matrix.
+    const Q8_0Matrix packed = Q8_0Matrix::from_blocks(w.data(), s.rows, s.cols);
     std::vector<float> reference(static_cast<size_t>(s.rows * s.batch));
-    {
-      ScopedIsa isa(Isa::kReference);
-      q8_0_gemm(w.data(), s.rows, s.cols, acts.data(), s.batch, reference.data());
-    }
+    for (int64_t t = 0; t < s.batch; ++t)
+      for (int64_t r = 0; r < s.rows; ++r)
+        reference[t * s.rows + r] = q8_0_dot_reference(w.data() + r * s.cols / 32, acts[t], s.cols / 32);
     // Against the float answer with the unrounded w and x: each is rounded to 8 bits per block
     // (relative error up to 1/254 of its block's absmax), so the bound is on sum |w| |x|.
     std::vector<float> wq(wf.size());
@@ -122,11 +123,14 @@ TEST(Q8_0Gemm, EveryTierEqualsTheReferenceBitForBit) {
         }
         EXPECT_NEAR(reference[t * s.rows + r], exact, 0.02 * magnitude) << r;
       }
-    for (Isa isa : {Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni}) {
-      if (!cpu_supports(isa)) continue;
+    for (Isa isa : {Isa::kReference, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni}) {
+      if (!cpu_supports(isa)) {
+        std::cout << "[ SKIPPED  ] " << to_string(isa) << " (not on this CPU)\n";
+        continue;
+      }
       ScopedIsa scoped(isa);
       std::vector<float> y(reference.size());
-      q8_0_gemm(w.data(), s.rows, s.cols, acts.data(), s.batch, y.data());
+      q8_0_gemm(packed, acts.data(), s.batch, y.data());
       EXPECT_EQ(std::memcmp(y.data(), reference.data(), y.size() * 4), 0) << to_string(isa) << " cols " << s.cols;
     }
   }
@@ -142,9 +146,33 @@ TEST(Q8_0Gemm, NanActivationsGiveNanAndShapesAreChecked) {
   Q8Activations a;
   q8_0_activations(x.data(), 64, a);
   std::vector<float> y(4);
-  q8_0_gemm(w.data(), 4, 64, &a, 1, y.data());
+  q8_0_gemm(Q8_0Matrix::from_blocks(w.data(), 4, 64), &a, 1, y.data());
   for (float v : y) EXPECT_TRUE(std::isnan(v));
-  EXPECT_THROW(q8_0_gemm(w.data(), 2, 128, &a, 1, y.data()), std::invalid_argument);
+  EXPECT_THROW(q8_0_gemm(Q8_0Matrix::from_blocks(w.data(), 2, 128), &a, 1, y.data()), std::invalid_argument);
+  EXPECT_THROW(Q8_0Matrix::from_blocks(w.data(), 2, 48), std::invalid_argument);
+  EXPECT_THROW(Q8_0Matrix::from_blocks(w.data(), 0, 64), std::invalid_argument);
+}
+
+TEST(Q8_0Matrix, RepackingKeepsEveryBlockAndPadsTheLastTile) {
+  std::mt19937 rng(5);
+  const int64_t rows = 37, cols = 96;  // three tiles, the last with 5 rows
+  const std::vector<float> wf = normal(rows * cols, rng);
+  std::vector<BlockQ8_0> w(wf.size() / 32);
+  quantize_q8_0(wf.data(), rows * cols, w.data());
+  w[7].qs[3] = -128;
+  const Q8_0Matrix m = Q8_0Matrix::from_blocks(w.data(), rows, cols);
+  EXPECT_EQ(m.tiles(), 3);
+  EXPECT_EQ(m.bytes(), rows * 3 * 34);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t b = 0; b < 3; ++b) {
+      const BlockQ8_0 back = m.block(r, b);
+      ASSERT_EQ(std::memcmp(&back, &w[r * 3 + b], sizeof(BlockQ8_0)), 0) << "row " << r << " block " << b;
+    }
+  for (int64_t r = rows; r < 48; ++r) {  // padding: d = 0 and q = 0
+    const BlockQ8_0 pad = m.block(r, 1);
+    EXPECT_EQ(pad.d, 0);
+    for (int8_t q : pad.qs) EXPECT_EQ(q, 0);
+  }
 }
 
 }  // namespace
