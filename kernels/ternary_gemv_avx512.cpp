@@ -2,10 +2,12 @@
 // block's two 32-byte chunks; for each of the 4 bit pairs l, lanes 0..31 are weights 32l + m and
 // lanes 32..63 weights 128 + 32l + m, which is why the activations arrive pre-arranged
 // (interleave_for_avx512: 64 bytes per (block, l)). vpdpbusd (u8 codes x s8 activations -> i32)
-// accumulates without intermediate saturation. Each unpacked code vector serves every token of
-// the tile and each activation vector every row, so a decode step (1 token) streams codes with 13
-// instructions per 64 bytes and a prefill tile reuses them 4 times.
+// accumulates without intermediate saturation. A decode step (1 token) takes 9 instructions per
+// 64 bytes of codes, 4 of them vpdpbusd (one port: the compute floor, ~1.6x the read bandwidth);
+// a prefill tile reuses each unpacked code vector for up to 4 tokens.
 #include <immintrin.h>
+
+#include <cstring>
 
 #include "kernels/ternary_gemv.h"
 
@@ -20,6 +22,44 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) inline int32_t sum_lanes(
   return _mm_cvtsi128_si32(s);
 }
 
+// How far ahead (in rows of this tile's stream) the tiles prefetch codes. On the 1B shape the
+// next tile (4 rows) measured 24.8 decode tokens/s against 20.0 to 21.8 for 1 KiB or 8 and 16
+// rows ahead with the shift-and-mask tile; the decode tile, cheaper per byte, does best 8 rows
+// ahead (the standalone sweep in docs/benchmarks.md).
+constexpr int kPrefetchRowsDecode = 8, kPrefetchRowsBatch = 4;
+
+// Decode (one token): no shifts. Masking bit pair l in place (3 << 2l) leaves code * 4^l, so
+// vpdpbusd accumulates 4^l times the dot into accumulator l, and an exact arithmetic shift by 2l
+// undoes it at the end (a lane adds at most 4 * 2 * 64 * 128 a block: exact while cols < 2^23;
+// TernaryMatrix allows at most 2^22).
+// Port 0 then runs only the multiply-adds, and each row keeps one accumulator per bit pair,
+// so no chain is longer than one vpdpbusd per block.
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) void decode_tile(const uint8_t* codes, int64_t row_bytes,
+                                                                        const int8_t* x, int64_t cols, int32_t* sums) {
+  __m512i masks[4], acc[4][4];
+  for (int l = 0; l < 4; ++l) masks[l] = _mm512_set1_epi8(static_cast<char>(3 << (2 * l)));
+  for (auto& row : acc)
+    for (auto& a : row) a = _mm512_setzero_si512();
+  for (int64_t b = 0; b < cols / 256; ++b) {
+    __m512i bytes[4];
+    for (int r = 0; r < 4; ++r) {
+      _mm_prefetch(reinterpret_cast<const char*>(codes + (r + kPrefetchRowsDecode) * row_bytes + b * 64), _MM_HINT_T0);
+      bytes[r] = _mm512_load_si512(codes + r * row_bytes + b * 64);
+    }
+    for (int l = 0; l < 4; ++l) {
+      const __m512i xs = _mm512_loadu_si512(x + b * 256 + 64 * l);
+      for (int r = 0; r < 4; ++r) acc[r][l] = _mm512_dpbusd_epi32(acc[r][l], _mm512_and_si512(bytes[r], masks[l]), xs);
+    }
+  }
+  for (int r = 0; r < 4; ++r) {
+    __m512i total = acc[r][0];
+    for (int l = 1; l < 4; ++l) total = _mm512_add_epi32(total, _mm512_srai_epi32(acc[r][l], 2 * l));
+    sums[r] = sum_lanes(total);
+  }
+}
+
+// Prefill (2 to 4 tokens): each unpacked code vector serves every token, so the shift per bit
+// pair is paid once for up to 4 tokens; 16 accumulators hold 4 rows x 4 tokens.
 template <int kTokens>
 __attribute__((target("avx512f,avx512bw,avx512vnni"))) void tile(const uint8_t* codes, int64_t row_bytes,
                                                                  const int8_t* const* x, int64_t cols, int32_t* sums) {
@@ -30,9 +70,7 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void tile(const uint8_t* 
   for (int64_t b = 0; b < cols / 256; ++b) {
     __m512i bytes[4];
     for (int r = 0; r < 4; ++r) {
-      // Rows are streamed once: ask for the next tile's codes at this position (measured best on
-      // the 1B shape: 24.8 tokens/s against 20.0 to 21.8 for 1 KiB or 8 and 16 rows ahead).
-      _mm_prefetch(reinterpret_cast<const char*>(codes + (r + 4) * row_bytes + b * 64), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(codes + (r + kPrefetchRowsBatch) * row_bytes + b * 64), _MM_HINT_T0);
       bytes[r] = _mm512_load_si512(codes + r * row_bytes + b * 64);
     }
     for (int l = 0; l < 4; ++l) {
@@ -51,16 +89,15 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void tile(const uint8_t* 
 }  // namespace
 
 void interleave_for_avx512(const int8_t* q, int64_t cols, int8_t* out) {
-  for (int64_t b = 0; b < cols / 256; ++b)
+  for (int64_t b = 0; b < cols / 256; ++b)  // 32-byte runs: run (j, l) of the block goes to (l, j)
     for (int l = 0; l < 4; ++l)
-      for (int j = 0; j < 2; ++j)
-        for (int m = 0; m < 32; ++m) out[b * 256 + 64 * l + 32 * j + m] = q[b * 256 + 128 * j + 32 * l + m];
+      for (int j = 0; j < 2; ++j) std::memcpy(out + b * 256 + 64 * l + 32 * j, q + b * 256 + 128 * j + 32 * l, 32);
 }
 
 void code_dot_tile_avx512vnni(const uint8_t* codes, int64_t row_bytes, const int8_t* const* x, int tokens,
                               int64_t cols, int32_t* sums) {
   switch (tokens) {
-    case 1: return tile<1>(codes, row_bytes, x, cols, sums);
+    case 1: return decode_tile(codes, row_bytes, x[0], cols, sums);
     case 2: return tile<2>(codes, row_bytes, x, cols, sums);
     case 3: return tile<3>(codes, row_bytes, x, cols, sums);
     default: return tile<4>(codes, row_bytes, x, cols, sums);

@@ -9,9 +9,10 @@ namespace ternary::kernels {
 namespace {
 
 void check_shape(int64_t rows, int64_t cols) {
-  if (rows <= 0 || cols <= 0 || cols % kTernaryBlock != 0)
+  if (rows <= 0 || cols <= 0 || cols % kTernaryBlock != 0 || cols > kMaxTernaryCols)
     throw std::invalid_argument("ternary matrix " + std::to_string(rows) + "x" + std::to_string(cols) +
-                                ": the input dimension must be a positive multiple of 256");
+                                ": the input dimension must be a positive multiple of 256, at most " +
+                                std::to_string(kMaxTernaryCols));
 }
 
 // Row scales from the blocks' d when the caller has no exact ones; a row must not mix scales.

@@ -13,6 +13,9 @@
 
 namespace ternary::kernels {
 
+// The widest input the kernels accumulate exactly in int32 (the AVX-512 decode tile's bound).
+constexpr int64_t kMaxTernaryCols = int64_t{1} << 22;
+
 class TernaryMatrix {
  public:
   TernaryMatrix() = default;
