@@ -49,6 +49,10 @@ void code_dot_tile_avx2(const uint8_t* codes, int64_t row_bytes, const int8_t* c
                         int32_t* sums);
 void code_dot_tile_avx512vnni(const uint8_t* codes, int64_t row_bytes, const int8_t* const* x, int tokens,
                               int64_t cols, int32_t* sums);
+// Decode (one token) over `tiles` consecutive 4-row tiles: sums[4i + r], as code_dot_tile_avx512vnni
+// gives them, in one call (no per-tile call or epilogue between tiles).
+void code_dot_rows_avx512vnni(const uint8_t* codes, int64_t row_bytes, const int8_t* x, int64_t cols, int64_t tiles,
+                              int32_t* sums);
 void interleave_for_avx512(const int8_t* q, int64_t cols, int8_t* out);  // out[64l + 32j + m] = q[128j + 32l + m] per block
 
 }  // namespace ternary::kernels

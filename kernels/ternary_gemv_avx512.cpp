@@ -94,6 +94,11 @@ void interleave_for_avx512(const int8_t* q, int64_t cols, int8_t* out) {
       for (int j = 0; j < 2; ++j) std::memcpy(out + b * 256 + 64 * l + 32 * j, q + b * 256 + 128 * j + 32 * l, 32);
 }
 
+void code_dot_rows_avx512vnni(const uint8_t* codes, int64_t row_bytes, const int8_t* x, int64_t cols, int64_t tiles,
+                              int32_t* sums) {
+  for (int64_t i = 0; i < tiles; ++i) decode_tile(codes + 4 * i * row_bytes, row_bytes, x, cols, sums + 4 * i);
+}
+
 void code_dot_tile_avx512vnni(const uint8_t* codes, int64_t row_bytes, const int8_t* const* x, int tokens,
                               int64_t cols, int32_t* sums) {
   switch (tokens) {
