@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "kernels/attention.h"
+#include "kernels/gated_activation.h"
 #include "kernels/fp16.h"
 
 #if TERNARY_WITH_CUDA
@@ -410,11 +411,10 @@ void LlamaRuntime::feed_forward(const Layer& L, int64_t n) {
   set_normed_input(L.ffn_norm, 0, n);  // quantized once for gate and up
   L.gate->forward(state_.input, gate, tier_);
   L.up->forward(state_.input, up, tier_);
-  for (int64_t i = 0; i < n * ffn; ++i) {
-    const float g = gate[i];
-    const float act = shape_.bitnet() ? std::max(g, 0.0f) * std::max(g, 0.0f) : g / (1.0f + std::exp(-g));
-    gate[i] = act * up[i];
-  }
+  if (shape_.bitnet())
+    kernels::relu_squared_glu(gate, up, n * ffn);
+  else
+    kernels::swiglu(gate, up, n * ffn);
   if (L.ffn_sub_norm) rms_norm_rows(gate, n, ffn, L.ffn_sub_norm, shape_.norm_eps, up);
   project_into_residual(*L.down, gate, n, ffn);
 }
