@@ -29,12 +29,21 @@ TERNARY_ALWAYS_INLINE uint64_t sum64(const uint8_t* data, size_t bytes) {
 }
 TERNARY_ISA_VARIANTS(uint64_t, sum64, (const uint8_t* data, size_t bytes), (data, bytes))
 
-template <int kPrefetch>  // 0: none, 1: T0 1 KiB ahead, 2: NTA 1 KiB ahead
+// Software prefetch of every line `distance` bytes ahead, into L2 (T1) or L1 (T0): on the
+// project's VM, T1 4 KiB ahead beat every other probe by 5 - 8 % on one thread.
+template <_mm_hint kHint>
+inline void prefetch_lines(const uint8_t* p, size_t step, size_t distance) {
+  for (size_t line = 0; line < step; line += 64) _mm_prefetch(reinterpret_cast<const char*>(p + distance + line), kHint);
+}
+
+template <int kPrefetch>  // 0: none, 1: T0 1 KiB ahead, 2: NTA 1 KiB ahead, 4: every line T1 4 KiB ahead, 5: T0 2 KiB
 __attribute__((target("avx2"))) uint64_t avx2_or(const uint8_t* data, size_t bytes) {
   __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
   for (size_t i = 0; i < bytes; i += 128) {
     if constexpr (kPrefetch == 1) _mm_prefetch(reinterpret_cast<const char*>(data + i + 1024), _MM_HINT_T0);
     if constexpr (kPrefetch == 2) _mm_prefetch(reinterpret_cast<const char*>(data + i + 1024), _MM_HINT_NTA);
+    if constexpr (kPrefetch == 4) prefetch_lines<_MM_HINT_T1>(data + i, 128, 4096);
+    if constexpr (kPrefetch == 5) prefetch_lines<_MM_HINT_T0>(data + i, 128, 2048);
     for (int j = 0; j < 4; ++j)
       acc[j] = _mm256_or_si256(acc[j], _mm256_load_si256(reinterpret_cast<const __m256i*>(data + i + 32 * j)));
   }
@@ -48,6 +57,8 @@ __attribute__((target("avx512f"))) uint64_t avx512_or(const uint8_t* data, size_
   for (size_t i = 0; i < bytes; i += 256) {
     if constexpr (kPrefetch == 1) _mm_prefetch(reinterpret_cast<const char*>(data + i + 1024), _MM_HINT_T0);
     if constexpr (kPrefetch == 2) _mm_prefetch(reinterpret_cast<const char*>(data + i + 1024), _MM_HINT_NTA);
+    if constexpr (kPrefetch == 4) prefetch_lines<_MM_HINT_T1>(data + i, 256, 4096);
+    if constexpr (kPrefetch == 5) prefetch_lines<_MM_HINT_T0>(data + i, 256, 2048);
     for (int j = 0; j < 4; ++j) {
       const void* p = data + i + 64 * j;
       const __m512i v = kPrefetch == 3 ? _mm512_stream_load_si512(const_cast<void*>(p)) : _mm512_load_si512(p);
@@ -76,6 +87,8 @@ std::vector<ProbeResult> read_bandwidth_probes(size_t bytes, int threads, int re
     probes.push_back({"avx2", avx2_or<0>});
     probes.push_back({"avx2_prefetch", avx2_or<1>});
     probes.push_back({"avx2_prefetchnta", avx2_or<2>});
+    probes.push_back({"avx2_prefetch_t1_4k", avx2_or<4>});
+    probes.push_back({"avx2_prefetch_t0_2k", avx2_or<5>});
   }
   if (kernels::cpu_supports(Isa::kAvx512)) {
     probes.push_back({"sum64_avx512", sum64_avx512});
@@ -83,6 +96,8 @@ std::vector<ProbeResult> read_bandwidth_probes(size_t bytes, int threads, int re
     probes.push_back({"avx512_prefetch", avx512_or<1>});
     probes.push_back({"avx512_prefetchnta", avx512_or<2>});
     probes.push_back({"avx512_streamload", avx512_or<3>});
+    probes.push_back({"avx512_prefetch_t1_4k", avx512_or<4>});
+    probes.push_back({"avx512_prefetch_t0_2k", avx512_or<5>});
   }
   const size_t chunk = bytes / static_cast<size_t>(threads) / 256 * 256;  // each thread one contiguous range
   std::vector<ProbeResult> results;

@@ -1,6 +1,7 @@
 // The machine's read bandwidth, as the strongest honest reference for "fraction of bandwidth":
 // several streaming-read probes, each compiled for an ISA the CPU has (plain 64-bit sums, AVX2 and
-// AVX-512 loads, with and without software prefetch, with non-temporal prefetch), each run
+// AVX-512 loads, with and without software prefetch of every line into L1 or L2 at several
+// distances, with non-temporal prefetch and non-temporal loads), each run
 // `repeats` times at the given thread count; the best probe's best run wins, and its name goes
 // into every fraction's JSON so a reader can see what the kernel was held against.
 #pragma once

@@ -22,10 +22,11 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) inline int32_t sum_lanes(
   return _mm_cvtsi128_si32(s);
 }
 
-// How far ahead (in rows of this tile's stream) the tiles prefetch codes. On the 1B shape the
-// next tile (4 rows) measured 24.8 decode tokens/s against 20.0 to 21.8 for 1 KiB or 8 and 16
-// rows ahead with the shift-and-mask tile; the decode tile, cheaper per byte, does best 8 rows
-// ahead (the standalone sweep in docs/benchmarks.md).
+// How far ahead (in rows of this tile's stream) the tiles prefetch codes, and into which cache.
+// Prefill: the next tile into L1 (on the 1B shape 24.8 decode tokens/s against 20.0 to 21.8 for
+// 1 KiB or 8 and 16 rows ahead, when this tile also decoded). Decode: 8 rows ahead into L2, the
+// best of a sweep over the 1B model's layer sequence (docs/benchmarks.md): 0.74 - 0.78 of the
+// best read probe against 0.67 - 0.72 for L1 and 0.50 for non-temporal.
 constexpr int kPrefetchRowsDecode = 8, kPrefetchRowsBatch = 4;
 
 // Decode (one token): no shifts. Masking bit pair l in place (3 << 2l) leaves code * 4^l, so
@@ -43,7 +44,7 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void decode_tile(const ui
   for (int64_t b = 0; b < cols / 256; ++b) {
     __m512i bytes[4];
     for (int r = 0; r < 4; ++r) {
-      _mm_prefetch(reinterpret_cast<const char*>(codes + (r + kPrefetchRowsDecode) * row_bytes + b * 64), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(codes + (r + kPrefetchRowsDecode) * row_bytes + b * 64), _MM_HINT_T1);
       bytes[r] = _mm512_load_si512(codes + r * row_bytes + b * 64);
     }
     for (int l = 0; l < 4; ++l) {
