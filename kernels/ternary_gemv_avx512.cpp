@@ -24,10 +24,11 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) inline int32_t sum_lanes(
 
 // How far ahead (in rows of this tile's stream) the tiles prefetch codes, and into which cache.
 // Prefill: the next tile into L1 (on the 1B shape 24.8 decode tokens/s against 20.0 to 21.8 for
-// 1 KiB or 8 and 16 rows ahead, when this tile also decoded). Decode: 8 rows ahead into L2, the
-// best of a sweep over the 1B model's layer sequence (docs/benchmarks.md): 0.74 - 0.78 of the
-// best read probe against 0.67 - 0.72 for L1 and 0.50 for non-temporal.
-constexpr int kPrefetchRowsDecode = 8, kPrefetchRowsBatch = 4;
+// 1 KiB or 8 and 16 rows ahead, when this tile also decoded). Decode: two levels, 12 rows ahead
+// into L2 and 4 rows ahead into L1, the best of a sweep over the 1B model's layer sequence
+// (docs/benchmarks.md): 0.74 - 0.76 of the best read probe, against 0.64 - 0.69 for L2 alone 8
+// rows ahead, 0.63 - 0.72 for L1 alone and 0.50 for non-temporal.
+constexpr int kPrefetchRowsDecodeL2 = 12, kPrefetchRowsDecodeL1 = 4, kPrefetchRowsBatch = 4;
 
 // Decode (one token): no shifts. Masking bit pair l in place (3 << 2l) leaves code * 4^l, so
 // vpdpbusd accumulates 4^l times the dot into accumulator l, and an exact arithmetic shift by 2l
@@ -44,7 +45,8 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void decode_tile(const ui
   for (int64_t b = 0; b < cols / 256; ++b) {
     __m512i bytes[4];
     for (int r = 0; r < 4; ++r) {
-      _mm_prefetch(reinterpret_cast<const char*>(codes + (r + kPrefetchRowsDecode) * row_bytes + b * 64), _MM_HINT_T1);
+      _mm_prefetch(reinterpret_cast<const char*>(codes + (r + kPrefetchRowsDecodeL2) * row_bytes + b * 64), _MM_HINT_T1);
+      _mm_prefetch(reinterpret_cast<const char*>(codes + (r + kPrefetchRowsDecodeL1) * row_bytes + b * 64), _MM_HINT_T0);
       bytes[r] = _mm512_load_si512(codes + r * row_bytes + b * 64);
     }
     for (int l = 0; l < 4; ++l) {
