@@ -38,7 +38,9 @@ void q8_0_gemm(const Q8_0Matrix& w, const Q8Activations* x, int64_t batch, float
 
 // Per-tier row dot products, declared for the dispatchers and the tests.
 constexpr int kF16Lanes = 64;
-constexpr int64_t kQ8PrefetchBytes = 2048;  // how far ahead the Q8_0 tiles prefetch their stream
+// How far ahead the Q8_0 tiles prefetch their stream, into L2: on the 32000 x 2048 output matrix
+// 0.90 - 0.94 of the best read probe, against 0.80 - 0.83 for L1 2 KiB ahead (the first choice).
+constexpr int64_t kQ8PrefetchBytes = 8192;
 float f16_dot_reference(const uint16_t* w, const float* x, int64_t cols);
 float f16_dot_avx2(const uint16_t* w, const float* x, int64_t cols);
 float f16_dot_avx512(const uint16_t* w, const float* x, int64_t cols);

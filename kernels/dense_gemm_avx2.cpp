@@ -41,7 +41,7 @@ __attribute__((target("avx2,fma,f16c"))) void q8_0_tile_avx2(const Q8_0Matrix& w
         if (h == 0)
           _mm_prefetch(reinterpret_cast<const char*>(quants + b * Q8_0Matrix::kBlockBytes + g * Q8_0Matrix::kGroupBytes +
                                                      kQ8PrefetchBytes),
-                       _MM_HINT_T0);
+                       _MM_HINT_T1);
         int32_t four;
         std::memcpy(&four, xq + 4 * g, 4);
         const __m256i xs = _mm256_set1_epi32(four);

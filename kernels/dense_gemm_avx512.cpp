@@ -28,8 +28,8 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) float f16_dot_avx5
 // q + 128; vpdpbusd multiplies them (unsigned) by 4 activation bytes broadcast (signed) into the
 // 16 rows' int32 lanes, exactly, and 128 * (the block's activation code sum) comes off. Two
 // accumulators halve the dependency chain. The software prefetch (kQ8PrefetchBytes ahead) took
-// the 32000 x 2048 GEMV from 0.73 to 0.9 - 1.0 of the best read probe on one thread: on this VM
-// the hardware prefetcher alone kept too few lines in flight.
+// the 32000 x 2048 GEMV from 0.73 to ~0.9 of the best read probe on one thread: on this VM the
+// hardware prefetcher alone kept too few lines in flight.
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) void q8_0_tile_avx512vnni(const Q8_0Matrix& w,
                                                                                           int64_t tile,
                                                                                           const Q8Activations& x,
@@ -42,7 +42,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) void q8_0_tile_a
     const uint8_t* q = quants + b * Q8_0Matrix::kBlockBytes;
     __m512i dot[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};
     for (int g = 0; g < kQ8Block / 4; ++g) {
-      _mm_prefetch(reinterpret_cast<const char*>(q + g * Q8_0Matrix::kGroupBytes + kQ8PrefetchBytes), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(q + g * Q8_0Matrix::kGroupBytes + kQ8PrefetchBytes), _MM_HINT_T1);
       int32_t four;
       std::memcpy(&four, xq + 4 * g, 4);
       dot[g % 2] = _mm512_dpbusd_epi32(dot[g % 2], _mm512_load_si512(q + g * Q8_0Matrix::kGroupBytes),
