@@ -1,5 +1,6 @@
 // gemv: the ternary x int8 GEMV (batch 1 decode) on LLaMA-7B shapes, one thread and all threads,
-// and the output-matrix GEMV (vocab 32000 x 2048) in F32, F16 and Q8_0. Reports weight bytes per
+// the output-matrix GEMV (vocab 32000 x 2048) in F32, F16 and Q8_0, and a decode step's ternary
+// GEMVs streamed in order at the 1B shape (gemv_layer_stream). Reports weight bytes per
 // second against the best read-bandwidth probe of the same run at the same thread count
 // (bench/read_bandwidth.h), and the fp32 GEMV (Eigen) of the same shape as a baseline.
 // Matrices are rotated through copies totalling > 512 MiB so every call streams from DRAM, not cache.
@@ -76,6 +77,55 @@ void run_output_gemv(int all_threads, int repeats, std::mt19937& rng, BandwidthA
   }
 }
 
+// A decode step's ternary GEMVs at the 1B shape (TinyLlama: dim 2048, ffn 5632, 4 KV heads of 64):
+// q, k, v, o, gate, up, down of 22 layers in order, 242 MB, as the runtime streams them per token.
+// Separate matrices per layer, so nothing is reused from cache; the fraction is what the decode
+// step's ternary part reaches of the best read probe, start-up of each matrix included.
+template <typename BandwidthAt>
+void run_layer_stream(int all_threads, int repeats, std::mt19937& rng, BandwidthAt& bandwidth_at) {
+  const int64_t dim = 2048, kv = 256, ffn = 5632, layers = 22;
+  const std::pair<int64_t, int64_t> shapes[] = {{dim, dim}, {kv, dim}, {kv, dim}, {dim, dim}, {ffn, dim}, {ffn, dim}, {dim, ffn}};
+  std::uniform_int_distribution<int> trit(-1, 1);
+  std::vector<kernels::TernaryMatrix> first;  // one random matrix per shape, cloned for every layer
+  for (const auto& [rows, cols] : shapes) {
+    std::vector<int8_t> trits(static_cast<size_t>(rows * cols));
+    for (auto& t : trits) t = static_cast<int8_t>(trit(rng));
+    first.push_back(kernels::TernaryMatrix::from_trits(trits.data(), rows, cols, {0.01f}));
+  }
+  std::vector<kernels::TernaryMatrix> stream;
+  int64_t bytes = 0;
+  for (int64_t l = 0; l < layers; ++l)
+    for (const auto& m : first) {
+      stream.push_back(m.clone());
+      bytes += m.bytes();
+    }
+  std::normal_distribution<float> normal;
+  std::vector<float> x(static_cast<size_t>(ffn)), y(static_cast<size_t>(ffn));
+  for (auto& v : x) v = normal(rng);
+  kernels::QuantizedActivations narrow, wide;
+  kernels::quantize_activations(x.data(), dim, 1e-5f, narrow);
+  kernels::quantize_activations(x.data(), ffn, 1e-5f, wide);
+  const kernels::KernelTier tier = kernels::selected_tier();
+  auto token = [&] {
+    for (const auto& m : stream) kernels::ternary_gemv(m, m.cols() == dim ? narrow : wide, y.data(), tier);
+  };
+  for (int threads : {1, all_threads}) {
+    omp_set_num_threads(threads);
+    const ProbeResult best = bandwidth_at(threads);
+    token();  // warm-up
+    std::vector<double> ms;
+    for (int r = 0; r < repeats; ++r) ms.push_back(time_ms(token));
+    const double t = median(ms), gbs = static_cast<double>(bytes) / (t * 1e6);
+    std::printf("{\"bench\": \"gemv_layer_stream\", \"model\": \"1b ternary linears (22 layers of q, k, v, o, gate, up, "
+                "down)\", \"threads\": %d, \"kernel\": \"%s\", \"repeats\": %d, \"packed_bytes\": %lld, \"ms\": %.3f, "
+                "\"gb_per_s\": %.2f, \"read_bandwidth_gb_per_s\": %.2f, \"fraction_of_read_bandwidth\": %.3f, "
+                "\"probe\": \"%s\"}\n",
+                threads, kernels::to_string(tier), repeats, (long long)bytes, t, gbs, best.gb_per_s, gbs / best.gb_per_s,
+                best.probe.c_str());
+    std::fflush(stdout);
+  }
+}
+
 }  // namespace
 
 int run_gemv(const Options& options) {
@@ -137,6 +187,7 @@ int run_gemv(const Options& options) {
     }
   }
   run_output_gemv(all_threads, options.repeats, rng, bandwidth_at);
+  run_layer_stream(all_threads, options.repeats, rng, bandwidth_at);
   omp_set_num_threads(all_threads);
   return 0;
 }
