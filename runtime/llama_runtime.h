@@ -1,5 +1,6 @@
 // The LibTorch-free inference model: a GGUF file written by ternary-export, loaded by mmap
-// (ternary tensors repacked once into the kernels' layout), run with a KV cache. It computes what
+// (ternary and Q8_0 matrices repacked once into the kernels' layouts, so the process holds them
+// besides the mapping's pages; F32 and F16 are read in place), run with a KV cache. It computes what
 // the training model's fake-quantized forward computes: per-token int8 absmax activations into
 // ternary linears with integer accumulation then both scales, F32 for full-precision tensors,
 // RMSNorm, interleaved-pair rotary embeddings (the exported Q/K rows are permuted to match),
