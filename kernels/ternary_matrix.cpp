@@ -95,6 +95,26 @@ TernaryMatrix TernaryMatrix::clone() const {
   return m;
 }
 
+TernaryMatrix TernaryMatrix::stack_rows(const std::vector<const TernaryMatrix*>& parts) {
+  if (parts.empty()) throw std::invalid_argument("stack_rows: no matrices");
+  int64_t rows = 0;
+  for (const TernaryMatrix* p : parts) {
+    if (p->cols() != parts[0]->cols())
+      throw std::invalid_argument("stack_rows: matrices of " + std::to_string(parts[0]->cols()) + " and " +
+                                  std::to_string(p->cols()) + " columns");
+    rows += p->rows();
+  }
+  TernaryMatrix m;
+  m.allocate(rows, parts[0]->cols());
+  uint8_t* out = m.codes_.get();
+  for (const TernaryMatrix* p : parts) {
+    std::memcpy(out, p->codes_.get(), static_cast<size_t>(p->bytes()));
+    out += p->bytes();
+    m.scales_.insert(m.scales_.end(), p->scales_.begin(), p->scales_.end());
+  }
+  return m;
+}
+
 void TernaryMatrix::unpack_row(int64_t r, int8_t* trits) const {
   BlockTQ2_0 block{};
   for (int64_t b = 0; b < cols_ / kTernaryBlock; ++b) {

@@ -34,6 +34,8 @@ class TernaryMatrix {
   int64_t bytes() const { return rows_ * row_bytes(); }  // packed weight bytes a GEMV streams
   void unpack_row(int64_t r, int8_t* trits) const;      // for tests and the reference path
   TernaryMatrix clone() const;                          // a deep copy (benchmarks rotate copies past the cache)
+  // The parts' rows one after another (same cols): linears that read one input run as one GEMV.
+  static TernaryMatrix stack_rows(const std::vector<const TernaryMatrix*>& parts);
 
  private:
   void allocate(int64_t rows, int64_t cols);

@@ -152,6 +152,54 @@ Linear::Linear(const gguf::File& file, const std::string& name, int64_t in, int6
 #endif
 }
 
+Linear::Linear(std::unique_ptr<kernels::TernaryMatrix> matrix, float activation_eps)
+    : in_(matrix->cols()), out_(matrix->rows()), activation_eps_(activation_eps), ternary_(std::move(matrix)) {}
+
+std::unique_ptr<Linear> Linear::stack(const std::vector<const Linear*>& parts) {
+  std::vector<const kernels::TernaryMatrix*> matrices;
+  for (const Linear* p : parts) {
+    if (!p->ternary_ || p->cuda_ || p->in_ != parts[0]->in_ || p->activation_eps_ != parts[0]->activation_eps_)
+      return nullptr;
+    matrices.push_back(p->ternary_.get());
+  }
+  return std::unique_ptr<Linear>(new Linear(
+      std::make_unique<kernels::TernaryMatrix>(kernels::TernaryMatrix::stack_rows(matrices)), parts[0]->activation_eps_));
+}
+
+LinearGroup::LinearGroup(std::vector<std::unique_ptr<Linear>> parts) {
+  std::vector<const Linear*> views;
+  for (const auto& p : parts) {
+    views.push_back(p.get());
+    outs_.push_back(p->out());
+  }
+  fused_ = Linear::stack(views);
+  if (!fused_) parts_ = std::move(parts);  // else the parts' matrices are freed: the stack holds them
+}
+
+void LinearGroup::forward(LinearInput& x, std::initializer_list<float*> outputs, KernelTier tier) {
+  if (!fused_) {
+    for (size_t i = 0; i < parts_.size(); ++i) parts_[i]->forward(x, outputs.begin()[i], tier);
+    return;
+  }
+  const int64_t batch = x.batch(), total = fused_->out();
+  if (static_cast<int64_t>(stacked_.size()) < batch * total) stacked_.resize(static_cast<size_t>(batch * total));
+  fused_->forward(x, stacked_.data(), tier);
+  for (int64_t t = 0; t < batch; ++t) {
+    const float* row = stacked_.data() + t * total;
+    for (size_t i = 0; i < outs_.size(); ++i) {
+      std::copy_n(row, outs_[i], outputs.begin()[i] + t * outs_[i]);
+      row += outs_[i];
+    }
+  }
+}
+
+int64_t LinearGroup::weight_bytes() const {
+  if (fused_) return fused_->weight_bytes();
+  int64_t bytes = 0;
+  for (const auto& p : parts_) bytes += p->weight_bytes();
+  return bytes;
+}
+
 int64_t Linear::weight_bytes() const {
   if (ternary_) return ternary_->bytes();
   return static_cast<int64_t>(gguf::tensor_bytes(dense_type_, static_cast<uint64_t>(in_ * out_)));
@@ -258,13 +306,19 @@ LlamaRuntime::LlamaRuntime(const std::string& gguf_path, Device device)
       l.attn_sub_norm = f32_tensor(f, name(LayerTensor::kAttnSubNorm), static_cast<uint64_t>(dim));
       l.ffn_sub_norm = f32_tensor(f, name(LayerTensor::kFfnSubNorm), static_cast<uint64_t>(shape_.ffn_dim));
     }
-    l.q = std::make_unique<Linear>(f, name(LayerTensor::kAttnQ), dim, dim, eps, device);
-    l.k = std::make_unique<Linear>(f, name(LayerTensor::kAttnK), dim, kv_dim, eps, device);
-    l.v = std::make_unique<Linear>(f, name(LayerTensor::kAttnV), dim, kv_dim, eps, device);
-    l.o = std::make_unique<Linear>(f, name(LayerTensor::kAttnOutput), dim, dim, eps, device);
-    l.gate = std::make_unique<Linear>(f, name(LayerTensor::kFfnGate), dim, shape_.ffn_dim, eps, device);
-    l.up = std::make_unique<Linear>(f, name(LayerTensor::kFfnUp), dim, shape_.ffn_dim, eps, device);
-    l.down = std::make_unique<Linear>(f, name(LayerTensor::kFfnDown), shape_.ffn_dim, dim, eps, device);
+    auto linear = [&](LayerTensor kind, int64_t in, int64_t out) {
+      return std::make_unique<Linear>(f, name(kind), in, out, eps, device);
+    };
+    std::vector<std::unique_ptr<Linear>> qkv, gate_up;
+    qkv.push_back(linear(LayerTensor::kAttnQ, dim, dim));
+    qkv.push_back(linear(LayerTensor::kAttnK, dim, kv_dim));
+    qkv.push_back(linear(LayerTensor::kAttnV, dim, kv_dim));
+    gate_up.push_back(linear(LayerTensor::kFfnGate, dim, shape_.ffn_dim));
+    gate_up.push_back(linear(LayerTensor::kFfnUp, dim, shape_.ffn_dim));
+    l.qkv = std::make_unique<LinearGroup>(std::move(qkv));
+    l.o = linear(LayerTensor::kAttnOutput, dim, dim);
+    l.gate_up = std::make_unique<LinearGroup>(std::move(gate_up));
+    l.down = linear(LayerTensor::kFfnDown, shape_.ffn_dim, dim);
     layers_.push_back(std::move(l));
   }
   // As training: inv_freq = 1 / theta^(2i / d) in float.
@@ -291,8 +345,7 @@ void LlamaRuntime::reserve_positions(int64_t positions) {
 int64_t LlamaRuntime::weight_bytes() const {
   int64_t bytes = output_->weight_bytes();
   for (const Layer& l : layers_)
-    for (const Linear* lin : {l.q.get(), l.k.get(), l.v.get(), l.o.get(), l.gate.get(), l.up.get(), l.down.get()})
-      bytes += lin->weight_bytes();
+    bytes += l.qkv->weight_bytes() + l.o->weight_bytes() + l.gate_up->weight_bytes() + l.down->weight_bytes();
   return bytes;
 }
 
@@ -356,9 +409,7 @@ void LlamaRuntime::attend(int64_t layer_index, int64_t t, int64_t head, float* s
 void LlamaRuntime::attention(const Layer& L, int64_t li, int64_t n) {
   const int64_t dim = shape_.dim, hd = shape_.head_dim(), H = shape_.n_heads, KV = shape_.n_kv_heads, kv_dim = KV * hd;
   set_normed_input(L.attn_norm, 0, n);  // quantized once for q, k and v
-  L.q->forward(state_.input, state_.q.data(), tier_);
-  L.k->forward(state_.input, state_.k.data(), tier_);
-  L.v->forward(state_.input, state_.v.data(), tier_);
+  L.qkv->forward(state_.input, {state_.q.data(), state_.k.data(), state_.v.data()}, tier_);
   float* kc = k_cache_[static_cast<size_t>(li)].data();
   float* vc = v_cache_[static_cast<size_t>(li)].data();
   state_.rotation.resize(static_cast<size_t>(hd));
@@ -409,8 +460,7 @@ void LlamaRuntime::feed_forward(const Layer& L, int64_t n) {
   float* gate = state_.gate.data();
   float* up = state_.up.data();
   set_normed_input(L.ffn_norm, 0, n);  // quantized once for gate and up
-  L.gate->forward(state_.input, gate, tier_);
-  L.up->forward(state_.input, up, tier_);
+  L.gate_up->forward(state_.input, {gate, up}, tier_);
   if (shape_.bitnet())
     kernels::relu_squared_glu(gate, up, n * ffn);
   else

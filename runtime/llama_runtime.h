@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -64,9 +65,14 @@ class Linear {
          Device device = Device::kCpu);
   void forward(LinearInput& x, float* y, kernels::KernelTier tier) const;  // (batch, in) -> (batch, out)
   bool ternary() const { return ternary_ != nullptr; }
+  int64_t out() const { return out_; }
   int64_t weight_bytes() const;
+  // One linear with the parts' output rows one after another, when every part is ternary on the
+  // CPU with the same input width and activation floor; else nullptr.
+  static std::unique_ptr<Linear> stack(const std::vector<const Linear*>& parts);
 
  private:
+  Linear(std::unique_ptr<kernels::TernaryMatrix> matrix, float activation_eps);
   int64_t in_, out_;
   float activation_eps_;
   std::unique_ptr<kernels::TernaryMatrix> ternary_;
@@ -75,6 +81,24 @@ class Linear {
   // F32 and F16: (out, in) row-major, in the mapping; set when ternary_ and q8_0_ are not.
   gguf::TensorType dense_type_ = gguf::TensorType::kF32;
   const void* dense_ = nullptr;
+};
+
+// Linears that read one input (q, k and v; gate and up), run as a single GEMV over their stacked
+// rows when Linear::stack allows (one kernel start and one thread fork per group instead of one
+// per linear, and the prefetch runs on across the parts), else one after another. Each part's
+// output lands in its own buffer either way.
+class LinearGroup {
+ public:
+  explicit LinearGroup(std::vector<std::unique_ptr<Linear>> parts);
+  void forward(LinearInput& x, std::initializer_list<float*> outputs, kernels::KernelTier tier);  // allocates nothing once warm
+  bool fused() const { return fused_ != nullptr; }
+  int64_t weight_bytes() const;
+
+ private:
+  std::vector<std::unique_ptr<Linear>> parts_;  // when not fused
+  std::vector<int64_t> outs_;
+  std::unique_ptr<Linear> fused_;
+  std::vector<float> stacked_;  // the fused output, (batch, sum of outs), kept across calls
 };
 
 class LlamaRuntime {
@@ -98,7 +122,8 @@ class LlamaRuntime {
  private:
   struct Layer {
     const float *attn_norm, *ffn_norm, *attn_sub_norm = nullptr, *ffn_sub_norm = nullptr;
-    std::unique_ptr<Linear> q, k, v, o, gate, up, down;
+    std::unique_ptr<LinearGroup> qkv, gate_up;
+    std::unique_ptr<Linear> o, down;
   };
   std::unique_ptr<gguf::File> file_;
   ModelShape shape_;

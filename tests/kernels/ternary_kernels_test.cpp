@@ -95,6 +95,41 @@ TEST(TernaryMatrix, BothFileFormatsGiveTheSameKernelLayout) {
   EXPECT_THROW(TernaryMatrix::from_trits(trits.data(), 2, 100, {1.0f}), std::invalid_argument);
 }
 
+// q, k and v (or gate and up) run as one GEMV over their stacked rows: the same outputs, bit for bit.
+TEST(TernaryMatrix, StackedRowsGiveEachPartsOutputsExactly) {
+  std::mt19937 rng(4);
+  const int64_t cols = 512;
+  const int64_t part_rows[] = {9, 4, 6};  // row tails inside and at the end of the stack
+  std::vector<TernaryMatrix> parts;
+  for (int64_t i = 0; i < 3; ++i) {
+    const auto trits = random_trits(part_rows[i] * cols, rng);
+    std::vector<float> scales;
+    for (int64_t r = 0; r < part_rows[i]; ++r) scales.push_back(0.01f * static_cast<float>(i * 10 + r + 1));
+    parts.push_back(TernaryMatrix::from_trits(trits.data(), part_rows[i], cols, scales));
+  }
+  const TernaryMatrix stacked = TernaryMatrix::stack_rows({&parts[0], &parts[1], &parts[2]});
+  ASSERT_EQ(stacked.rows(), 19);
+  std::normal_distribution<float> normal;
+  std::vector<float> x(cols);
+  for (float& v : x) v = normal(rng);
+  QuantizedActivations a;
+  quantize_activations(x.data(), cols, 1e-5f, a);
+  for (KernelTier tier : {KernelTier::kReference, KernelTier::kAvx2, KernelTier::kAvx512Vnni}) {
+    if (!cpu_supports(tier)) continue;
+    std::vector<float> whole(19), expected;
+    ternary_gemv(stacked, a, whole.data(), tier);
+    for (const TernaryMatrix& p : parts) {
+      std::vector<float> y(static_cast<size_t>(p.rows()));
+      ternary_gemv(p, a, y.data(), tier);
+      expected.insert(expected.end(), y.begin(), y.end());
+    }
+    EXPECT_EQ(whole, expected) << to_string(tier);
+  }
+  std::vector<int8_t> trits(256 * 2);
+  const TernaryMatrix narrow = TernaryMatrix::from_trits(trits.data(), 2, 256, {1.0f});
+  EXPECT_THROW(TernaryMatrix::stack_rows({&parts[0], &narrow}), std::invalid_argument);
+}
+
 TEST(ActivationQuantization, MatchesTheTrainingQuantizerFormula) {
   const std::vector<float> x = {0.5f, -1.27f, 0.0f, 0.005f, 0.015f};
   QuantizedActivations a;
