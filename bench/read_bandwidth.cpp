@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <new>
+#include <stdexcept>
 
 #include "bench/timing.h"
 #include "kernels/cpu_features.h"
@@ -74,7 +75,7 @@ __attribute__((target("avx512f"))) uint64_t avx512_or(const uint8_t* data, size_
 
 }  // namespace
 
-std::vector<ProbeResult> read_bandwidth_probes(size_t bytes, int threads, int repeats) {
+std::vector<ProbeResult> read_bandwidth_probes(size_t bytes, int threads, int repeats, const std::string& only) {
   using kernels::Isa;
   bytes = bytes / (size_t{64} << 10) * (size_t{64} << 10);
   std::unique_ptr<uint8_t, decltype(&std::free)> owned(static_cast<uint8_t*>(std::aligned_alloc(64, bytes)), &std::free);
@@ -98,6 +99,10 @@ std::vector<ProbeResult> read_bandwidth_probes(size_t bytes, int threads, int re
     probes.push_back({"avx512_streamload", avx512_or<3>});
     probes.push_back({"avx512_prefetch_t1_4k", avx512_or<4>});
     probes.push_back({"avx512_prefetch_t0_2k", avx512_or<5>});
+  }
+  if (!only.empty()) {
+    std::erase_if(probes, [&](const auto& p) { return only != p.first; });
+    if (probes.empty()) throw std::invalid_argument("no read-bandwidth probe named '" + only + "' on this CPU");
   }
   const size_t chunk = bytes / static_cast<size_t>(threads) / 256 * 256;  // each thread one contiguous range
   std::vector<ProbeResult> results;

@@ -20,7 +20,8 @@ struct ProbeResult {
 
 // Every probe the CPU can run, best first: each reads a fresh 64-byte-aligned buffer of `bytes`
 // (make it far larger than the last-level cache), split into one contiguous range per thread.
-std::vector<ProbeResult> read_bandwidth_probes(size_t bytes, int threads, int repeats);
+// `only`: run just the probe of that name (to re-measure the winner next to what it bounds).
+std::vector<ProbeResult> read_bandwidth_probes(size_t bytes, int threads, int repeats, const std::string& only = "");
 
 // {"probe": "<name>", "gb_per_s": x, ...} fields for a JSON line, and all probes as an object.
 std::string probes_json(const std::vector<ProbeResult>& probes);

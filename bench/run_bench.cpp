@@ -80,30 +80,43 @@ void run_1b(const std::string& dir, const Options& options) {
   const int all_threads = options.threads > 0 ? options.threads : omp_get_max_threads();
   for (int threads : {1, all_threads}) {
     omp_set_num_threads(threads);
-    const ProbeResult best = read_bandwidth_probes(size_t{1} << 30, threads, 5).front();
+    ProbeResult best = read_bandwidth_probes(size_t{1} << 30, threads, 5).front();
     decode_tokens_per_second(q8, 4, 1);  // warm-up: the mapping is paged in
     decode_tokens_per_second(f32, 4, 1);
     struct Phase {
       const char* name;
-      double ours, baseline, bytes_per_token;
+      double ours, baseline, bytes_per_token, paired_fraction;
     };
     const double q8_bytes = static_cast<double>(q8.weight_bytes());
+    // Decode repeats each follow a run of the winning probe: on a shared VM the bandwidth drifts
+    // by 10 - 20 % within minutes, so besides the strict fraction (median decode against the best
+    // probe run of all) the paired one (each decode against the probe run just before it) says
+    // how close the decode comes to what the machine gave at that moment.
+    std::vector<double> decode_rates, paired;
+    for (int r = 0; r < repeats; ++r) {
+      const double gb_per_s = read_bandwidth_probes(size_t{1} << 30, threads, 1, best.probe).front().gb_per_s;
+      best.gb_per_s = std::max(best.gb_per_s, gb_per_s);
+      decode_rates.push_back(decode_tokens_per_second(q8, decode_tokens, 1));
+      paired.push_back(decode_rates.back() / (gb_per_s * 1e9 / q8_bytes));
+    }
     const Phase phases[] = {
-        {"decode", decode_tokens_per_second(q8, decode_tokens, repeats),
-         decode_tokens_per_second(f32, decode_tokens, repeats), q8_bytes},
+        {"decode", median(decode_rates), decode_tokens_per_second(f32, decode_tokens, repeats), q8_bytes, median(paired)},
         {"prefill", prefill_tokens_per_second(q8, prompt_tokens, repeats),
-         prefill_tokens_per_second(f32, prompt_tokens, repeats), q8_bytes / prompt_tokens}};
+         prefill_tokens_per_second(f32, prompt_tokens, repeats), q8_bytes / prompt_tokens, 0}};
     for (const Phase& p : phases) {
       const double bound = best.gb_per_s * 1e9 / p.bytes_per_token;
       std::printf("{\"bench\": \"run\", \"model\": \"1b (TinyLlama shape, random weights, TQ2_0 + Q8_0 output)\", "
                   "\"params\": %lld, \"threads\": %d, \"phase\": \"%s\", \"tokens\": %d, \"kernel\": \"%s\", "
                   "\"repeats\": %d, \"tokens_per_s\": %.2f, \"weight_bytes_per_token\": %.0f, \"read_gb_per_s\": %.2f, "
-                  "\"probe\": \"%s\", \"bound_tokens_per_s\": %.2f, \"fraction_of_bound\": %.3f, \"target_fraction\": 0.8, "
+                  "\"probe\": \"%s\", \"bound_tokens_per_s\": %.2f, \"fraction_of_bound\": %.3f, "
+                  "\"paired_fraction_of_bound\": %s, \"target_fraction\": 0.8, "
                   "\"baseline\": \"same model with an F32 output matrix\", \"baseline_tokens_per_s\": %.2f, "
                   "\"ratio\": %.2f}\n",
                   (long long)config.model.parameter_count(), threads, p.name,
                   p.name[0] == 'd' ? decode_tokens : prompt_tokens, kernels::to_string(q8.kernel_tier()), repeats,
-                  p.ours, p.bytes_per_token, best.gb_per_s, best.probe.c_str(), bound, p.ours / bound, p.baseline,
+                  p.ours, p.bytes_per_token, best.gb_per_s, best.probe.c_str(), bound, p.ours / bound,
+                  p.paired_fraction > 0 ? std::to_string(p.paired_fraction).substr(0, 5).c_str() : "null",
+                  p.baseline,
                   p.ours / p.baseline);
       std::fflush(stdout);
     }
