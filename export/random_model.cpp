@@ -65,11 +65,12 @@ std::vector<float> random_normal(uint64_t seed, uint64_t tensor, int64_t out, in
 
 ExportSummary write_random_model(const TrainConfig& config, const std::string& out_path, const ExportOptions& options,
                                  uint64_t seed) {
-  const LlamaConfig& m = config.model;
+  LlamaConfig m = config.model;
   if (m.dim % kernels::kTernaryBlock != 0 || m.ffn_dim % kernels::kTernaryBlock != 0)
     throw std::runtime_error("model.dim " + std::to_string(m.dim) + " and model.ffn_dim " + std::to_string(m.ffn_dim) +
                              " must be multiples of 256, the GGUF ternary block");
   const Tokenizer tokenizer = Tokenizer::from_file(config.data.tokenizer, config.data.tokenizer_model);
+  if (m.vocab_size == 0) m.vocab_size = tokenizer.vocab_size();  // vocab_size: auto, as the trainer resolves it
   gguf::Writer w;
   ExportSummary summary;
   model_file::set_model_keys(w, m, options.name.empty() ? "random" : options.name, options.ternary_type);

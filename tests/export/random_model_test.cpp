@@ -49,6 +49,12 @@ TEST(RandomModel, RunsWithTheConfigShapeAndIsReproducible) {
   write_random_model(config, dir + "/other.gguf", {gguf::TensorType::kTQ2_0, gguf::TensorType::kF32, ""}, 8);
   EXPECT_EQ(bytes_of(dir + "/again.gguf"), bytes_of(dir + "/random_F32.gguf"));
   EXPECT_NE(bytes_of(dir + "/other.gguf"), bytes_of(dir + "/random_F32.gguf"));
+  // vocab_size: auto (0) is the tokenizer's, as in training (the bytes tokenizer: 256).
+  config.model.vocab_size = 0;
+  write_random_model(config, dir + "/auto.gguf", {gguf::TensorType::kTQ2_0, gguf::TensorType::kQ8_0, ""}, 7);
+  runtime::LlamaRuntime automatic(dir + "/auto.gguf");
+  EXPECT_EQ(automatic.shape().vocab_size, 256);
+  EXPECT_EQ(automatic.forward({1, 255}).size(), 256u);
   config.model.ffn_dim = 500;
   EXPECT_THROW(write_random_model(config, dir + "/bad.gguf", {}, 0), std::runtime_error);
   EXPECT_FALSE(std::filesystem::exists(dir + "/bad.gguf"));
