@@ -14,7 +14,8 @@ namespace {
 // ~3e38 instead of 0 and inf: silu's g / (1 + e) is then g or ~0, as with the exact value).
 TERNARY_ALWAYS_INLINE float exp_poly(float x) {
   x = std::min(std::max(x, -87.3f), 88.3f);  // keeps NaN (both compare false)
-  const float n = std::nearbyint(x * 1.44269504088896341f);
+  // n comes from a number (a NaN cast to int is undefined: the fuzzer found it); NaN flows on through r.
+  const float n = std::nearbyint((x == x ? x : 0.0f) * 1.44269504088896341f);
   const float r = (x - n * 0.693359375f) - n * -2.12194440e-4f;
   float p = 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;

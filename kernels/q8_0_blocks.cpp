@@ -1,5 +1,6 @@
 #include "kernels/q8_0_blocks.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -35,7 +36,12 @@ void quantize_q8_0(const float* x, int64_t n, BlockQ8_0* blocks) {
     }
     const float d = absmax / 127;
     const float inverse = d != 0 ? 1 / d : 0;
-    for (int64_t i = 0; i < kQ8Block; ++i) block.qs[i] = static_cast<int8_t>(std::roundf(v[i] * inverse));
+    // A block of tiny values (absmax below ~1.5e-36) makes 1 / d overflow to inf; its fp16 d is 0 all
+    // the same, so its codes only need to be defined: clamped, and 0 for 0 * inf (found by fuzzing).
+    for (int64_t i = 0; i < kQ8Block; ++i) {
+      const float q = std::roundf(v[i] * inverse);
+      block.qs[i] = q == q ? static_cast<int8_t>(std::min(std::max(q, -128.0f), 127.0f)) : int8_t{0};
+    }
     block.d = fp32_to_fp16(d);
   }
 }

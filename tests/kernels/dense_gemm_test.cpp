@@ -54,6 +54,14 @@ TEST(Q8_0, NonFiniteBlocksGiveNanNotGarbage) {
   dequantize_q8_0(blocks.data(), 64, back.data());
   for (float v : back) EXPECT_TRUE(std::isnan(v));
   EXPECT_THROW(quantize_q8_0(x.data(), 33, blocks.data()), std::invalid_argument);
+  // Tiny values: 1 / d overflows to inf; the codes stay in range (0 for the zeros), d rounds to 0.
+  std::vector<float> tiny(32, 0.0f);
+  tiny[0] = 1e-38f, tiny[1] = -5e-39f;
+  quantize_q8_0(tiny.data(), 32, blocks.data());
+  EXPECT_EQ(blocks[0].d, 0);
+  EXPECT_EQ(blocks[0].qs[0], 127);
+  EXPECT_EQ(blocks[0].qs[1], -128);
+  EXPECT_EQ(blocks[0].qs[2], 0);
 }
 
 struct Shapes {
