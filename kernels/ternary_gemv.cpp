@@ -4,9 +4,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <stdexcept>
 
 #include <omp.h>
-#include <stdexcept>
 
 namespace ternary::kernels {
 
