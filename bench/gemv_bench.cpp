@@ -33,8 +33,10 @@ void run_output_gemv(int all_threads, int repeats, std::mt19937& rng, BandwidthA
   std::vector<float> w(static_cast<size_t>(rows * cols)), x(static_cast<size_t>(cols)), y(static_cast<size_t>(rows));
   for (float& v : w) v = normal(rng);
   for (float& v : x) v = normal(rng) * 50;
-  std::vector<std::vector<uint16_t>> f16(1, std::vector<uint16_t>(w.size()));
-  for (size_t i = 0; i < w.size(); ++i) f16[0][i] = kernels::fp32_to_fp16(w[i]);
+  std::vector<uint16_t> halves(w.size());
+  for (size_t i = 0; i < w.size(); ++i) halves[i] = kernels::fp32_to_fp16(w[i]);
+  std::vector<kernels::F16Matrix> f16;
+  f16.push_back(kernels::F16Matrix::from_rows(halves.data(), rows, cols));  // as the runtime repacks it
   std::vector<kernels::BlockQ8_0> blocks(w.size() / kernels::kQ8Block);
   kernels::quantize_q8_0(w.data(), rows * cols, blocks.data());
   std::vector<kernels::Q8_0Matrix> q8;
@@ -42,7 +44,7 @@ void run_output_gemv(int all_threads, int repeats, std::mt19937& rng, BandwidthA
   using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   std::vector<RowMajor> f32(1, Eigen::Map<const RowMajor>(w.data(), rows, cols));
   while (f32.size() * w.size() * 4 < kRotateBytes) f32.push_back(f32[0]);  // every call streams from DRAM
-  while (f16.size() * w.size() * 2 < kRotateBytes) f16.push_back(f16[0]);
+  while (f16.size() * static_cast<size_t>(f16[0].bytes()) < kRotateBytes) f16.push_back(f16[0].clone());
   while (q8.size() * static_cast<size_t>(q8[0].bytes()) < kRotateBytes) q8.push_back(q8[0].clone());
   const Eigen::Map<const Eigen::VectorXf> xv(x.data(), cols);
   Eigen::VectorXf yv(rows);
@@ -54,8 +56,7 @@ void run_output_gemv(int all_threads, int repeats, std::mt19937& rng, BandwidthA
     std::vector<double> f32_ms, f16_ms, q8_ms;
     for (int r = 0; r < repeats + 1; ++r) {  // the first round warms up
       f32_ms.push_back(time_ms([&] { yv.noalias() = f32[static_cast<size_t>(r) % f32.size()] * xv; }));
-      f16_ms.push_back(time_ms([&] { kernels::f16_gemm(f16[static_cast<size_t>(r) % f16.size()].data(), rows, cols,
-                                                        x.data(), 1, y.data()); }));
+      f16_ms.push_back(time_ms([&] { kernels::f16_gemm(f16[static_cast<size_t>(r) % f16.size()], x.data(), 1, y.data()); }));
       q8_ms.push_back(time_ms([&] {
         kernels::q8_0_activations(x.data(), cols, xq);  // part of every token's cost
         kernels::q8_0_gemm(q8[static_cast<size_t>(r) % q8.size()], &xq, 1, y.data());

@@ -1,6 +1,7 @@
 #include "kernels/dense_gemm.h"
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 #include <string>
 
@@ -10,8 +11,18 @@
 namespace ternary::kernels {
 
 float f16_dot_reference(const uint16_t* w, const float* x, int64_t cols) {
-  float partial[kF16Lanes] = {};
-  return lanes::f16_finish(w, x, 0, cols, partial);
+  float sums[kF16Sums] = {};
+  for (int64_t k = 0; k < cols; ++k) sums[k % kF16Sums] = std::fmaf(fp16_to_fp32(w[k]), x[k], sums[k % kF16Sums]);
+  return lanes::f16_combine(sums);
+}
+
+void f16_tile_reference(const F16Matrix& w, int64_t tile, const float* x, float* y16) {
+  for (int64_t r = 0; r < F16Matrix::kTileRows; ++r) {
+    float sums[kF16Sums] = {};
+    for (int64_t k = 0; k < w.cols(); ++k)
+      sums[k % kF16Sums] = std::fmaf(fp16_to_fp32(w.at(tile * F16Matrix::kTileRows + r, k)), x[k], sums[k % kF16Sums]);
+    y16[r] = lanes::f16_combine(sums);
+  }
 }
 
 float q8_0_dot_reference(const BlockQ8_0* w, const Q8Activations& x, int64_t blocks) {
@@ -42,11 +53,19 @@ void q8_0_activations(const float* x, int64_t cols, Q8Activations& out) {
   }
 }
 
-void f16_gemm(const uint16_t* w, int64_t rows, int64_t cols, const float* x, int64_t batch, float* y) {
-  auto dot = pick_isa_variant(f16_dot_reference, f16_dot_avx2, f16_dot_avx512);
+void f16_gemm(const F16Matrix& w, const float* x, int64_t batch, float* y) {
+  const int64_t rows = w.rows(), cols = w.cols();
+  auto tile_dot = pick_isa_variant(f16_tile_reference, f16_tile_avx2, f16_tile_avx512);
 #pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t t = 0; t < batch; ++t) y[t * rows + r] = dot(w + r * cols, x + t * cols, cols);
+  for (int64_t tile = 0; tile < w.tiles(); ++tile) {
+    const int64_t first = tile * F16Matrix::kTileRows;
+    const int64_t valid = std::min(F16Matrix::kTileRows, rows - first);
+    for (int64_t t = 0; t < batch; ++t) {  // later tokens find the tile in cache
+      float y16[F16Matrix::kTileRows];
+      tile_dot(w, tile, x + t * cols, y16);
+      std::copy(y16, y16 + valid, y + t * rows + first);
+    }
+  }
 }
 
 void q8_0_gemm(const Q8_0Matrix& w, const Q8Activations* x, int64_t batch, float* y) {

@@ -1,25 +1,30 @@
-// AVX2 (+FMA, F16C) tiers of the F16 row dot and the Q8_0 tile, in dense_gemm.h's order.
+// AVX2 (+FMA, F16C) tiers of the F16 and Q8_0 tiles, in dense_gemm.h's order.
 #include <immintrin.h>
 
 #include <cstring>
 
 #include "kernels/dense_gemm.h"
-#include "kernels/dense_gemm_lanes.h"
 
 namespace ternary::kernels {
 
-__attribute__((target("avx2,fma,f16c"))) float f16_dot_avx2(const uint16_t* w, const float* x, int64_t cols) {
-  __m256 acc[8];
-  for (__m256& a : acc) a = _mm256_setzero_ps();
-  const int64_t whole = cols / kF16Lanes * kF16Lanes;
-  for (int64_t k = 0; k < whole; k += kF16Lanes)
-    for (int j = 0; j < 8; ++j) {  // lanes 8j..8j+7
-      const __m256 wf = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + k + 8 * j)));
-      acc[j] = _mm256_add_ps(acc[j], _mm256_mul_ps(wf, _mm256_loadu_ps(x + k + 8 * j)));
+// An F16 tile in two halves of 8 rows (8 partial sums of 8 rows fill half the 16 registers).
+__attribute__((target("avx2,fma,f16c"))) void f16_tile_avx2(const F16Matrix& w, int64_t tile, const float* x,
+                                                             float* y16) {
+  const uint16_t* values = w.tile(tile);
+  const int64_t cols = w.cols();
+  for (int h = 0; h < 2; ++h) {
+    __m256 sums[kF16Sums];
+    for (__m256& s : sums) s = _mm256_setzero_ps();
+    for (int64_t k = 0; k < cols; ++k) {
+      if (h == 0 && k % 2 == 0)
+        _mm_prefetch(reinterpret_cast<const char*>(values + k * 16) + kF16PrefetchBytes, _MM_HINT_T1);
+      const __m256 v = _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(values + k * 16 + 8 * h)));
+      sums[k % kF16Sums] = _mm256_fmadd_ps(v, _mm256_set1_ps(x[k]), sums[k % kF16Sums]);
     }
-  alignas(32) float partial[kF16Lanes];
-  for (int j = 0; j < 8; ++j) _mm256_store_ps(partial + 8 * j, acc[j]);
-  return lanes::f16_finish(w, x, whole, cols, partial);
+    const __m256 total = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(sums[0], sums[1]), _mm256_add_ps(sums[2], sums[3])),
+                                       _mm256_add_ps(_mm256_add_ps(sums[4], sums[5]), _mm256_add_ps(sums[6], sums[7])));
+    _mm256_storeu_ps(y16 + 8 * h, total);
+  }
 }
 
 // A Q8_0 tile (kernels/q8_0_matrix.h) in two halves of 8 rows: each 32-byte half of a group is

@@ -1,27 +1,36 @@
-// AVX-512 tiers, in dense_gemm.h's order: the F16 row dot (four 16-lane accumulators) and the
-// Q8_0 tile (with VNNI).
+// AVX-512 tiers, in dense_gemm.h's order: the F16 tile and the Q8_0 tile (with VNNI).
 #include <immintrin.h>
 
 #include <cstring>
 
 #include "kernels/dense_gemm.h"
-#include "kernels/dense_gemm_lanes.h"
 
 namespace ternary::kernels {
 
-__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) float f16_dot_avx512(const uint16_t* w, const float* x,
-                                                                                    int64_t cols) {
-  __m512 acc[4];
-  for (__m512& a : acc) a = _mm512_setzero_ps();
-  const int64_t whole = cols / kF16Lanes * kF16Lanes;
-  for (int64_t k = 0; k < whole; k += kF16Lanes)
-    for (int j = 0; j < 4; ++j) {  // lanes 16j..16j+15
-      const __m512 wf = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + k + 16 * j)));
-      acc[j] = _mm512_add_ps(acc[j], _mm512_mul_ps(wf, _mm512_loadu_ps(x + k + 16 * j)));
+// An F16 tile (kernels/f16_matrix.h): column k's 16 fp16 values convert to one register and meet
+// x[k] broadcast in one FMA into partial sum k % 8, so no chain is longer than one FMA per 8 columns.
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) void f16_tile_avx512(const F16Matrix& w, int64_t tile,
+                                                                                    const float* x, float* y16) {
+  const uint16_t* values = w.tile(tile);
+  const int64_t cols = w.cols();
+  __m512 sums[kF16Sums];
+  for (__m512& s : sums) s = _mm512_setzero_ps();
+  int64_t k = 0;
+  for (; k + kF16Sums <= cols; k += kF16Sums) {
+    for (int j = 0; j < kF16Sums; ++j) {
+      if (j % 2 == 0)
+        _mm_prefetch(reinterpret_cast<const char*>(values + (k + j) * 16) + kF16PrefetchBytes, _MM_HINT_T1);
+      const __m512 v = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(values + (k + j) * 16)));
+      sums[j] = _mm512_fmadd_ps(v, _mm512_set1_ps(x[k + j]), sums[j]);
     }
-  alignas(64) float partial[kF16Lanes];
-  for (int j = 0; j < 4; ++j) _mm512_store_ps(partial + 16 * j, acc[j]);
-  return lanes::f16_finish(w, x, whole, cols, partial);
+  }
+  for (; k < cols; ++k) {
+    const __m512 v = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(values + k * 16)));
+    sums[k % kF16Sums] = _mm512_fmadd_ps(v, _mm512_set1_ps(x[k]), sums[k % kF16Sums]);
+  }
+  const __m512 total = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(sums[0], sums[1]), _mm512_add_ps(sums[2], sums[3])),
+                                     _mm512_add_ps(_mm512_add_ps(sums[4], sums[5]), _mm512_add_ps(sums[6], sums[7])));
+  _mm512_storeu_ps(y16, total);
 }
 
 // A Q8_0 tile (kernels/q8_0_matrix.h): each 64-byte group is 16 rows x 4 weights stored as

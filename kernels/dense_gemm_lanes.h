@@ -1,6 +1,5 @@
-// The summation order of kernels/dense_gemm.h in plain code, shared by the reference tier and the
-// scalar tails of the SIMD tiers (so the tails cannot drift from the reference). Internal to
-// the dense GEMM sources.
+// The summation order of kernels/dense_gemm.h in plain code, shared by the reference row dots
+// and the reference tiles (so the two cannot drift apart). Internal to the dense GEMM sources.
 #pragma once
 
 #include <cmath>
@@ -11,16 +10,8 @@
 
 namespace ternary::kernels::lanes {
 
-// F16: products of columns [from, to) into lane k % 64, then the 64 lanes summed in order.
-inline float f16_finish(const uint16_t* w, const float* x, int64_t from, int64_t to, float* lanes) {
-  for (int64_t k = from; k < to; ++k) {
-    const float product = fp16_to_fp32(w[k]) * x[k];
-    lanes[k % kF16Lanes] += product;
-  }
-  float sum = 0;
-  for (int64_t j = 0; j < kF16Lanes; ++j) sum += lanes[j];
-  return sum;
-}
+// F16: the 8 partial sums' final order.
+inline float f16_combine(const float* s) { return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])); }
 
 // Q8_0: one block's exact integer dot, then acc = fma(float(dot), d_w * d_x, acc).
 inline float q8_0_accumulate(float acc, const BlockQ8_0& w, const BlockQ8_0& x, float x_scale) {

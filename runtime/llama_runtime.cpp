@@ -124,9 +124,13 @@ Linear::Linear(const gguf::File& file, const std::string& name, int64_t in, int6
   }
   switch (t.type) {
     case gguf::TensorType::kF32:
-    case gguf::TensorType::kF16:
       dense_type_ = t.type;
       dense_ = t.data;
+      break;
+    case gguf::TensorType::kF16:
+      dense_type_ = t.type;
+      f16_ = std::make_unique<kernels::F16Matrix>(
+          kernels::F16Matrix::from_rows(reinterpret_cast<const uint16_t*>(t.data), out, in));
       break;
     case gguf::TensorType::kQ8_0:
       dense_type_ = t.type;
@@ -239,7 +243,7 @@ void Linear::forward(LinearInput& x, float* y, KernelTier tier) const {
   if (ternary_) {
     kernels::ternary_gemm(*ternary_, x.int8(activation_eps_), batch, y, tier);
   } else if (dense_type_ == gguf::TensorType::kF16) {
-    kernels::f16_gemm(static_cast<const uint16_t*>(dense_), out_, in_, x.x(), batch, y);
+    kernels::f16_gemm(*f16_, x.x(), batch, y);
   } else if (dense_type_ == gguf::TensorType::kQ8_0) {
     kernels::q8_0_gemm(*q8_0_, x.q8_0(), batch, y);
   } else {

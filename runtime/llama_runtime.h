@@ -1,6 +1,6 @@
 // The LibTorch-free inference model: a GGUF file written by ternary-export, loaded by mmap
-// (ternary and Q8_0 matrices repacked once into the kernels' layouts, so the process holds them
-// besides the mapping's pages; F32 and F16 are read in place), run with a KV cache. It computes what
+// (ternary, Q8_0 and F16 matrices repacked once into the kernels' layouts, so the process holds
+// them besides the mapping's pages; F32 is read in place), run with a KV cache. It computes what
 // the training model's fake-quantized forward computes: per-token int8 absmax activations into
 // ternary linears with integer accumulation then both scales, F32 for full-precision tensors,
 // RMSNorm, interleaved-pair rotary embeddings (the exported Q/K rows are permuted to match),
@@ -77,8 +77,9 @@ class Linear {
   float activation_eps_;
   std::unique_ptr<kernels::TernaryMatrix> ternary_;
   std::unique_ptr<kernels::Q8_0Matrix> q8_0_;  // Q8_0 weights, repacked for the GEMV
+  std::unique_ptr<kernels::F16Matrix> f16_;    // F16 weights, repacked for the GEMV
   std::shared_ptr<CudaTernaryLinear> cuda_;  // shared_ptr: destructible where the type is incomplete
-  // F32 and F16: (out, in) row-major, in the mapping; set when ternary_ and q8_0_ are not.
+  // F32: (out, in) row-major, in the mapping; set when no repacked matrix is.
   gguf::TensorType dense_type_ = gguf::TensorType::kF32;
   const void* dense_ = nullptr;
 };
