@@ -2,7 +2,7 @@
 # The README's test command: installs what is missing, builds, runs every test (ctest),
 # including the install + find_package check of examples/; then
 #  - the whole suite again built with ASan + UBSan (GCC, LibTorch parts included; measured: the
-#    266 tests take 450 s on 2 cores, the build ~10-20 min cold, seconds with a warm ccache);
+#    266 tests take 400 s on 2 cores, the build ~10-20 min cold, seconds with a warm ccache);
 #    TERNARY_SANITIZE_SUITE=0 skips it;
 #  - the sanitizer and fuzzing job (scripts/sanitize_and_fuzz.sh: clang ASan + UBSan build of the
 #    LibTorch-free parts and loaders, their tests, each fuzz target for TERNARY_FUZZ_SECONDS,
