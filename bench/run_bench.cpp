@@ -105,6 +105,8 @@ void run_1b(const std::string& dir, const Options& options) {
          prefill_tokens_per_second(f32, prompt_tokens, repeats), q8_bytes / prompt_tokens, 0}};
     for (const Phase& p : phases) {
       const double bound = best.gb_per_s * 1e9 / p.bytes_per_token;
+      char paired_json[16] = "null";  // prefill has no paired fraction
+      if (p.paired_fraction > 0) std::snprintf(paired_json, sizeof paired_json, "%.3f", p.paired_fraction);
       std::printf("{\"bench\": \"run\", \"model\": \"1b (TinyLlama shape, random weights, TQ2_0 + Q8_0 output)\", "
                   "\"params\": %lld, \"threads\": %d, \"phase\": \"%s\", \"tokens\": %d, \"kernel\": \"%s\", "
                   "\"repeats\": %d, \"tokens_per_s\": %.2f, \"weight_bytes_per_token\": %.0f, \"read_gb_per_s\": %.2f, "
@@ -115,7 +117,7 @@ void run_1b(const std::string& dir, const Options& options) {
                   (long long)config.model.parameter_count(), threads, p.name,
                   p.name[0] == 'd' ? decode_tokens : prompt_tokens, kernels::to_string(q8.kernel_tier()), repeats,
                   p.ours, p.bytes_per_token, best.gb_per_s, best.probe.c_str(), bound, p.ours / bound,
-                  p.paired_fraction > 0 ? std::to_string(p.paired_fraction).substr(0, 5).c_str() : "null",
+                  paired_json,
                   p.baseline,
                   p.ours / p.baseline);
       std::fflush(stdout);

@@ -10,7 +10,10 @@
 
 namespace ternary::kernels::lanes {
 
-// F16: the 8 partial sums' final order.
+// F16: column k's product into partial sum k % 8, fused; then the 8 sums' final order.
+inline void f16_accumulate(float* sums, int64_t k, uint16_t w, float x) {
+  sums[k % kF16Sums] = std::fmaf(fp16_to_fp32(w), x, sums[k % kF16Sums]);
+}
 inline float f16_combine(const float* s) { return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])); }
 
 // Q8_0: one block's exact integer dot, then acc = fma(float(dot), d_w * d_x, acc).
