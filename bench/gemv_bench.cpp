@@ -1,6 +1,7 @@
 // gemv: the ternary x int8 GEMV (batch 1 decode) on LLaMA-7B shapes, one thread and all threads,
 // the output-matrix GEMV (vocab 32000 x 2048) in F32, F16 and Q8_0, and a decode step's ternary
-// GEMVs streamed in order at the 1B shape (gemv_layer_stream). Reports weight bytes per
+// GEMVs streamed in order at the 1B shape (gemv_layer_stream), then the decode tile's work
+// ceiling (decode_work_ceiling: the best probe loaded with the tile's vector ops). Reports weight bytes per
 // second against the best read-bandwidth probe of the same run at the same thread count
 // (bench/read_bandwidth.h), and the fp32 GEMV (Eigen) of the same shape as a baseline.
 // Matrices are rotated through copies totalling > 512 MiB so every call streams from DRAM, not cache.
@@ -189,6 +190,15 @@ int run_gemv(const Options& options) {
   }
   run_output_gemv(all_threads, options.repeats, rng, bandwidth_at);
   run_layer_stream(all_threads, options.repeats, rng, bandwidth_at);
+  for (int threads : {1, all_threads}) {
+    const auto ceilings = decode_work_ceilings(kStreamBytes, threads, std::max(3, options.repeats / 2));
+    for (const DecodeWorkCeiling& c : ceilings)
+      std::printf("{\"bench\": \"decode_work_ceiling\", \"threads\": %d, \"vector_ops_per_line\": %d, "
+                  "\"gb_per_s\": %.2f, \"hot_gb_per_s\": %.2f, \"fraction_of_0_op_run\": %.3f}\n",
+                  threads, c.vector_ops_per_line, c.stream_gb_per_s, c.hot_gb_per_s,
+                  c.stream_gb_per_s / ceilings.front().stream_gb_per_s);
+    std::fflush(stdout);
+  }
   omp_set_num_threads(all_threads);
   return 0;
 }

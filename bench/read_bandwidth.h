@@ -23,6 +23,17 @@ struct ProbeResult {
 // `only`: run just the probe of that name (to re-measure the winner next to what it bounds).
 std::vector<ProbeResult> read_bandwidth_probes(size_t bytes, int threads, int repeats, const std::string& only = "");
 
+// What an exact ternary decode kernel can stream here at most: the AVX-512 decode tile's vector
+// work (in-place mask + vpdpbusd per bit pair, constant activations) on every line the best probe
+// reads, for 0, 2 and 4 bit pairs a line (0, 4 and 8 vector ops; the tile does 8), taking turns
+// so the fractions against the 0-op run are paired. `hot`: the same over an L1-resident buffer,
+// the work alone. Empty without AVX-512 VNNI.
+struct DecodeWorkCeiling {
+  int vector_ops_per_line = 0;
+  double stream_gb_per_s = 0, hot_gb_per_s = 0;
+};
+std::vector<DecodeWorkCeiling> decode_work_ceilings(size_t bytes, int threads, int repeats);
+
 // {"probe": "<name>", "gb_per_s": x, ...} fields for a JSON line, and all probes as an object.
 std::string probes_json(const std::vector<ProbeResult>& probes);
 

@@ -2,9 +2,10 @@
 // block's two 32-byte chunks; for each of the 4 bit pairs l, lanes 0..31 are weights 32l + m and
 // lanes 32..63 weights 128 + 32l + m, which is why the activations arrive pre-arranged
 // (interleave_for_avx512: 64 bytes per (block, l)). vpdpbusd (u8 codes x s8 activations -> i32)
-// accumulates without intermediate saturation. A decode step (1 token) takes 9 instructions per
-// 64 bytes of codes, 4 of them vpdpbusd (one port: the compute floor, ~1.6x the read bandwidth);
-// a prefill tile reuses each unpacked code vector for up to 4 tokens.
+// accumulates without intermediate saturation. A decode step (1 token) does 8 vector ops per 64
+// bytes of codes (4 masks, 4 vpdpbusd): on the project's VM that work alone runs at 20 - 40 GB/s
+// and costs the read stream 10 - 20 % (ternary-bench gemv: decode_work_ceiling); a prefill tile
+// reuses each unpacked code vector for up to 4 tokens.
 #include <immintrin.h>
 
 #include <cstring>
