@@ -1,6 +1,8 @@
 #include "kernels/cpu_features.h"
 
 #include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -10,7 +12,7 @@
 namespace ternary::kernels {
 namespace {
 
-constexpr Isa kAll[] = {Isa::kReference, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni};
+constexpr Isa kAll[] = {Isa::kReference, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kAvx512Amx};
 std::atomic<int> g_override{-1};  // ScopedIsa; -1 = none
 
 Isa from_environment() {
@@ -24,7 +26,7 @@ Isa from_environment() {
                                to_string(best_supported_isa()) + ")");
     return isa;
   }
-  throw std::runtime_error("TERNARY_KERNEL=" + name + " is unknown (expected ref, avx2, avx512 or avx512vnni)");
+  throw std::runtime_error("TERNARY_KERNEL=" + name + " is unknown (expected ref, avx2, avx512, avx512vnni or avx512amx)");
 }
 
 }  // namespace
@@ -35,6 +37,7 @@ const char* to_string(Isa isa) {
     case Isa::kAvx2: return "avx2";
     case Isa::kAvx512: return "avx512";
     case Isa::kAvx512Vnni: return "avx512vnni";
+    case Isa::kAvx512Amx: return "avx512amx";
   }
   return "?";
 }
@@ -45,6 +48,19 @@ namespace {
 bool has_f16c() {
   unsigned eax, ebx, ecx, edx;
   return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C);
+}
+
+// AMX-TILE and AMX-INT8 by cpuid (leaf 7, EDX bits 24 and 25), then Linux's permission for the
+// process to use tile data (arch_prctl ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA): without it the
+// first tile instruction faults. Asked once; a kernel or hypervisor that refuses means no AMX.
+bool amx_int8_usable() {
+  static const bool usable = [] {
+    unsigned eax, ebx, ecx, edx;
+    if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) || !(edx & (1u << 24)) || !(edx & (1u << 25))) return false;
+    constexpr long kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+    return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+  }();
+  return usable;
 }
 
 }  // namespace
@@ -59,6 +75,7 @@ bool cpu_supports(Isa isa) {
     case Isa::kAvx2: return avx2;
     case Isa::kAvx512: return avx512;
     case Isa::kAvx512Vnni: return avx512 && __builtin_cpu_supports("avx512vnni");
+    case Isa::kAvx512Amx: return avx512 && __builtin_cpu_supports("avx512vnni") && amx_int8_usable();
   }
   return false;
 }

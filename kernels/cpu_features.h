@@ -1,6 +1,7 @@
 // What this CPU can run, and the one choice every SIMD tier in the project goes through.
-// Levels: ref (plain code, no ISA extension) < avx2 (with FMA, F16C) < avx512 (F, BW, DQ, VL) < avx512vnni.
-// selected_isa() is the best level the CPU has, or TERNARY_KERNEL=ref|avx2|avx512|avx512vnni
+// Levels: ref (plain code, no ISA extension) < avx2 (with FMA, F16C) < avx512 (F, BW, DQ, VL) < avx512vnni
+// < avx512amx (AMX-TILE and AMX-INT8, and the kernel's permission to use tile data).
+// selected_isa() is the best level the CPU has, or TERNARY_KERNEL=ref|avx2|avx512|avx512vnni|avx512amx
 // when set (an error if unknown or beyond this CPU). Each kernel family runs its highest tier at
 // or below the selected level: TERNARY_KERNEL=ref forces the reference tier everywhere.
 // Detected once with cpuid (GCC's __builtin_cpu_supports); never assumed at compile time.
@@ -11,9 +12,9 @@
 
 namespace ternary::kernels {
 
-enum class Isa { kReference = 0, kAvx2 = 1, kAvx512 = 2, kAvx512Vnni = 3 };
+enum class Isa { kReference = 0, kAvx2 = 1, kAvx512 = 2, kAvx512Vnni = 3, kAvx512Amx = 4 };
 
-const char* to_string(Isa isa);  // "ref", "avx2", "avx512", "avx512vnni"
+const char* to_string(Isa isa);  // "ref", "avx2", "avx512", "avx512vnni", "avx512amx"
 bool cpu_supports(Isa isa);
 Isa best_supported_isa();
 // The level every dispatcher uses: a test override, else TERNARY_KERNEL, else the best supported.

@@ -14,6 +14,7 @@ const char* to_string(KernelTier tier) {
   switch (tier) {
     case KernelTier::kAvx2: return "avx2";
     case KernelTier::kAvx512Vnni: return "avx512vnni";
+    case KernelTier::kAvx512Amx: return "avx512amx";
     default: return "ref";
   }
 }
@@ -24,6 +25,7 @@ Isa isa_of(KernelTier tier) {
   switch (tier) {
     case KernelTier::kAvx2: return Isa::kAvx2;
     case KernelTier::kAvx512Vnni: return Isa::kAvx512Vnni;
+    case KernelTier::kAvx512Amx: return Isa::kAvx512Amx;
     default: return Isa::kReference;
   }
 }
@@ -34,12 +36,16 @@ bool cpu_supports(KernelTier tier) { return cpu_supports(isa_of(tier)); }
 
 KernelTier selected_tier() {
   const Isa isa = selected_isa();  // this family's highest tier at or below the selected level
+  if (isa >= Isa::kAvx512Amx) return KernelTier::kAvx512Amx;
   if (isa >= Isa::kAvx512Vnni) return KernelTier::kAvx512Vnni;
   if (isa >= Isa::kAvx2) return KernelTier::kAvx2;
   return KernelTier::kReference;
 }
 
 namespace {
+
+// The smallest batch the AMX tier multiplies on tiles (16 tokens a tile; fewer leave it idle).
+constexpr int64_t kAmxMinBatch = 16;
 
 // Written once, compiled per ISA level (TERNARY_ISA_VARIANTS): max |x| in 16 lanes (max is exact
 // in any order), and whether everything is finite (x - x is 0, or NaN for NaN and Inf).
@@ -111,8 +117,7 @@ void ternary_gemm(const TernaryMatrix& w, const QuantizedActivations* activation
                                   " values for a matrix of " + std::to_string(w.cols()) + " columns");
   const int64_t rows = w.rows(), cols = w.cols();
   auto output = [&](int64_t r, int64_t t, int32_t codes_dot) {
-    const QuantizedActivations& a = activations[t];
-    y[t * rows + r] = static_cast<float>(codes_dot - a.sum) * a.scale * w.scale(r);  // codes = trit + 1
+    y[t * rows + r] = ternary_output(codes_dot, activations[t], w.scale(r));
   };
   if (tier == KernelTier::kReference) {
 #pragma omp parallel for schedule(static)
@@ -125,7 +130,8 @@ void ternary_gemm(const TernaryMatrix& w, const QuantizedActivations* activation
   static thread_local std::vector<int8_t> arranged;
   static thread_local std::vector<const int8_t*> x;
   x.resize(static_cast<size_t>(batch));
-  if (tier == KernelTier::kAvx512Vnni) {
+  const bool vnni = tier == KernelTier::kAvx512Vnni || tier == KernelTier::kAvx512Amx;
+  if (vnni) {
     if (arranged.size() < static_cast<size_t>(batch * cols)) arranged.resize(static_cast<size_t>(batch * cols));
     for (int64_t t = 0; t < batch; ++t) {
       interleave_for_avx512(activations[t].q.data(), cols, arranged.data() + t * cols);
@@ -136,7 +142,21 @@ void ternary_gemm(const TernaryMatrix& w, const QuantizedActivations* activation
   }
   const int8_t* const* tokens_x = x.data();
   const int64_t tiles = rows / 4;
-  if (batch == 1 && tier == KernelTier::kAvx512Vnni) {
+  int64_t first_tile = 0;  // the 4-row tiles before it are done (AMX)
+  if (batch >= kAmxMinBatch && tier == KernelTier::kAvx512Amx) {
+    static thread_local std::vector<int8_t> packed;
+    packed.resize(static_cast<size_t>((batch + 15) / 16 * cols * 16));
+    pack_tokens_for_amx(tokens_x, batch, cols, packed.data());
+    const int8_t* tokens_packed = packed.data();  // `packed` inside the region would be each thread's own
+    const int64_t groups = rows / 16;
+#pragma omp parallel
+    {
+      const int64_t threads = omp_get_num_threads(), id = omp_get_thread_num();
+      ternary_gemm_amx(w, groups * id / threads, groups * (id + 1) / threads, tokens_packed, activations, batch, y);
+    }
+    first_tile = groups * 4;
+  }
+  if (batch == 1 && vnni) {
     // Decode: each thread streams its contiguous share of the tiles in one kernel call, then
     // scales its rows in a loop the compiler vectorizes (the per-tile call and scalar epilogue
     // cost ~3 % of a 1B model's decode step).
@@ -153,9 +173,9 @@ void ternary_gemm(const TernaryMatrix& w, const QuantizedActivations* activation
         y[r] = static_cast<float>(row_sums[r] - a.sum) * a.scale * w.scale(r);
     }
   } else {
-    auto tile = tier == KernelTier::kAvx512Vnni ? code_dot_tile_avx512vnni : code_dot_tile_avx2;
+    auto tile = vnni ? code_dot_tile_avx512vnni : code_dot_tile_avx2;
 #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < tiles; ++i)
+    for (int64_t i = first_tile; i < tiles; ++i)
       for (int64_t t0 = 0; t0 < batch; t0 += 4) {
         const int tokens = static_cast<int>(std::min<int64_t>(4, batch - t0));
         int32_t sums[16];

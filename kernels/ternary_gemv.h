@@ -3,7 +3,8 @@
 //                (exactly the training quantizer int8_per_token; eps is its scale floor, 1e-5 by
 //                default, carried in the GGUF as ternary.activation.scale_eps);
 //   y[row] = float(sum_k trit[row][k] * q[k]) * a * w_scale[row]   (integer accumulation).
-// Tiers: a scalar reference, AVX2, AVX-512 VNNI; the highest at or below kernels::selected_isa()
+// Tiers: a scalar reference, AVX2, AVX-512 VNNI, and AMX (AVX-512 VNNI, with batches of 16 tokens
+// and more on the AMX tile unit); the highest at or below kernels::selected_isa()
 // (kernels/cpu_features.h: cpuid, or TERNARY_KERNEL) runs. Integer accumulation makes every tier
 // bit-identical to the reference. Output rows are split across OpenMP threads in tiles of 4.
 #pragma once
@@ -17,7 +18,7 @@
 
 namespace ternary::kernels {
 
-enum class KernelTier { kReference, kAvx2, kAvx512Vnni };
+enum class KernelTier { kReference, kAvx2, kAvx512Vnni, kAvx512Amx };
 
 const char* to_string(KernelTier tier);
 bool cpu_supports(KernelTier tier);
@@ -49,6 +50,17 @@ void code_dot_tile_avx2(const uint8_t* codes, int64_t row_bytes, const int8_t* c
                         int32_t* sums);
 void code_dot_tile_avx512vnni(const uint8_t* codes, int64_t row_bytes, const int8_t* const* x, int tokens,
                               int64_t cols, int32_t* sums);
+// One output: the code dot (codes = trit + 1) of a row and a token, scaled back. Every tier ends here.
+inline float ternary_output(int32_t codes_dot, const QuantizedActivations& a, float w_scale) {
+  return static_cast<float>(codes_dot - a.sum) * a.scale * w_scale;
+}
+// AMX: tokens (each as interleave_for_avx512 arranges it) laid out as tdpbusd's second operand,
+// in chunks of 16 tokens (the last one padded with zeros): (batch + 15) / 16 * cols * 16 bytes.
+void pack_tokens_for_amx(const int8_t* const* x, int64_t batch, int64_t cols, int8_t* out);
+// y rows [16 * group_begin, 16 * group_end) of every token, from `packed` (pack_tokens_for_amx).
+// Configures and releases the calling thread's tiles.
+void ternary_gemm_amx(const TernaryMatrix& w, int64_t group_begin, int64_t group_end, const int8_t* packed,
+                      const QuantizedActivations* activations, int64_t batch, float* y);
 // Decode (one token) over `tiles` consecutive 4-row tiles: sums[4i + r], as code_dot_tile_avx512vnni
 // gives them, in one call (no per-tile call or epilogue between tiles).
 void code_dot_rows_avx512vnni(const uint8_t* codes, int64_t row_bytes, const int8_t* x, int64_t cols, int64_t tiles,

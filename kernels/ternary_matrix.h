@@ -31,6 +31,7 @@ class TernaryMatrix {
   int64_t row_bytes() const { return cols_ / 4; }
   const uint8_t* row(int64_t r) const { return codes_.get() + r * row_bytes(); }
   float scale(int64_t r) const { return scales_[static_cast<size_t>(r)]; }
+  const float* scales() const { return scales_.data(); }  // rows values
   int64_t bytes() const { return rows_ * row_bytes(); }  // packed weight bytes a GEMV streams
   void unpack_row(int64_t r, int8_t* trits) const;      // for tests and the reference path
   TernaryMatrix clone() const;                          // a deep copy (benchmarks rotate copies past the cache)

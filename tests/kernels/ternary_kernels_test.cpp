@@ -114,7 +114,7 @@ TEST(TernaryMatrix, StackedRowsGiveEachPartsOutputsExactly) {
   for (float& v : x) v = normal(rng);
   QuantizedActivations a;
   quantize_activations(x.data(), cols, 1e-5f, a);
-  for (KernelTier tier : {KernelTier::kReference, KernelTier::kAvx2, KernelTier::kAvx512Vnni}) {
+  for (KernelTier tier : {KernelTier::kReference, KernelTier::kAvx2, KernelTier::kAvx512Vnni, KernelTier::kAvx512Amx}) {
     if (!cpu_supports(tier)) continue;
     std::vector<float> whole(19), expected;
     ternary_gemv(stacked, a, whole.data(), tier);
@@ -174,7 +174,7 @@ TEST(TernaryGemv, ActivationQuantizationIsTheSameAtEveryIsaLevel) {
         ScopedIsa isa(Isa::kReference);
         quantize_activations(input.data(), k, 1e-5f, reference);
       }
-      for (Isa isa : {Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni}) {
+      for (Isa isa : {Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kAvx512Amx}) {
         if (!cpu_supports(isa)) continue;
         ScopedIsa scoped(isa);
         QuantizedActivations a;
@@ -192,7 +192,9 @@ TEST(TernaryGemv, EveryTierIsBitIdenticalToTheReference) {
   std::mt19937 rng(3);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   for (const auto [rows, cols, batch] : std::vector<std::tuple<int64_t, int64_t, int64_t>>{
-           {1, 256, 1}, {7, 512, 1}, {33, 768, 3}, {64, 4096, 1}, {130, 1280, 8}, {3, 11008, 2}, {12, 512, 5}, {8, 256, 7}}) {
+           {1, 256, 1}, {7, 512, 1}, {33, 768, 3}, {64, 4096, 1}, {130, 1280, 8}, {3, 11008, 2}, {12, 512, 5}, {8, 256, 7},
+           // AMX: whole chunks of 16 tokens, a last chunk of 1 and of 15, rows past the last group of 16
+           {16, 256, 16}, {50, 512, 17}, {35, 768, 47}, {130, 1280, 64}}) {
     const auto trits = random_trits(rows * cols, rng);
     std::vector<float> scales(rows);
     for (auto& s : scales) s = std::fabs(normal(rng)) + 0.01f;
@@ -214,7 +216,7 @@ TEST(TernaryGemv, EveryTierIsBitIdenticalToTheReference) {
         expected[t * rows + r] = static_cast<float>(isum) * acts[t].scale * scales[r];
       }
     }
-    for (KernelTier tier : {KernelTier::kReference, KernelTier::kAvx2, KernelTier::kAvx512Vnni}) {
+    for (KernelTier tier : {KernelTier::kReference, KernelTier::kAvx2, KernelTier::kAvx512Vnni, KernelTier::kAvx512Amx}) {
       if (!cpu_supports(tier)) {
         std::printf("[  SKIP    ] %s: not supported by this CPU\n", to_string(tier));
         continue;
