@@ -21,9 +21,12 @@ TERNARY_ALWAYS_INLINE void attend(const float* q, const float* keys, const float
     for (; d + kLanes <= hd; d += kLanes)
       for (int64_t j = 0; j < kLanes; ++j) lanes[j] += q[d + j] * k[d + j];
     for (; d < hd; ++d) lanes[d % kLanes] += q[d] * k[d];
-    for (int64_t width = kLanes / 2; width > 0; width /= 2)  // a tree: 4 dependent adds, not 16
-      for (int64_t j = 0; j < width; ++j) lanes[j] += lanes[j + width];
-    scores[p] = lanes[0] * inv_sqrt;
+    // A tree: 4 dependent adds, not 16. Constant widths, so the compiler turns each level into
+    // one vector add (a loop over the widths stayed scalar, through the stack).
+    for (int64_t j = 0; j < 8; ++j) lanes[j] += lanes[j + 8];
+    for (int64_t j = 0; j < 4; ++j) lanes[j] += lanes[j + 4];
+    for (int64_t j = 0; j < 2; ++j) lanes[j] += lanes[j + 2];
+    scores[p] = (lanes[0] + lanes[1]) * inv_sqrt;
     max_score = std::max(max_score, scores[p]);
   }
   float denom = 0;

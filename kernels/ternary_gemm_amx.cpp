@@ -18,12 +18,13 @@ namespace {
 
 constexpr int64_t kTileBytes = 16 * 64;  // every tile here: 16 rows of 64 bytes
 
-// Tiles 0 and 1: sums (16 rows x 16 tokens, int32) of two token chunks; 2: codes; 3 and 4: the
-// two chunks' activations.
+// Tiles 0 - 3: sums (16 rows x 16 tokens, int32) of row group g and token chunk c at 2g + c;
+// 4, 5: the two row groups' codes; 6, 7: the two token chunks' activations. A 2 x 2 block loads
+// 4 tiles for 4 multiplies, where one group against one chunk would load 2 for 1.
 struct alignas(64) TileConfig {
   uint8_t palette = 1, start_row = 0, reserved[14] = {};
-  uint16_t bytes_per_row[16] = {64, 64, 64, 64, 64};
-  uint8_t rows[16] = {16, 16, 16, 16, 16};
+  uint16_t bytes_per_row[16] = {64, 64, 64, 64, 64, 64, 64, 64};
+  uint8_t rows[16] = {16, 16, 16, 16, 16, 16, 16, 16};
 };
 
 __attribute__((target("avx512f,avx512bw"))) void unpack_group(const uint8_t* codes, int64_t row_bytes, int64_t cols,
@@ -37,26 +38,37 @@ __attribute__((target("avx512f,avx512bw"))) void unpack_group(const uint8_t* cod
     }
 }
 
-// sums (two chunks x 16 tokens x 16 rows, token-major) of the unpacked group against chunks c
-// and, when kTwo, c + 1.
-template <bool kTwo>
-__attribute__((target("amx-tile,amx-int8"))) void multiply_chunks(const uint8_t* tiles, const int8_t* chunk,
-                                                                   int64_t chunk_bytes, int64_t k_tiles,
-                                                                   int32_t* sums) {
+// sums[(2g + c) * 256 + 16m + n]: row m of group g (codes at groups + g * group_bytes) against
+// token n of chunk c (activations at chunks + c * chunk_bytes), for kGroups x kChunks blocks.
+template <int kGroups, int kChunks>
+__attribute__((target("amx-tile,amx-int8"))) void multiply_block(const uint8_t* groups, int64_t group_bytes,
+                                                                  const int8_t* chunks, int64_t chunk_bytes,
+                                                                  int64_t k_tiles, int32_t* sums) {
   _tile_zero(0);
-  if constexpr (kTwo) _tile_zero(1);
+  if constexpr (kChunks == 2) _tile_zero(1);
+  if constexpr (kGroups == 2) _tile_zero(2);
+  if constexpr (kGroups == 2 && kChunks == 2) _tile_zero(3);
   for (int64_t k = 0; k < k_tiles; ++k) {
-    _tile_loadd(2, tiles + k * kTileBytes, 64);
-    _tile_loadd(3, chunk + k * kTileBytes, 64);
-    _tile_dpbusd(0, 2, 3);
-    if constexpr (kTwo) {
-      _tile_loadd(4, chunk + chunk_bytes + k * kTileBytes, 64);
-      _tile_dpbusd(1, 2, 4);
+    _tile_loadd(4, groups + k * kTileBytes, 64);
+    if constexpr (kGroups == 2) _tile_loadd(5, groups + group_bytes + k * kTileBytes, 64);
+    _tile_loadd(6, chunks + k * kTileBytes, 64);
+    _tile_dpbusd(0, 4, 6);
+    if constexpr (kGroups == 2) _tile_dpbusd(2, 5, 6);
+    if constexpr (kChunks == 2) {
+      _tile_loadd(7, chunks + chunk_bytes + k * kTileBytes, 64);
+      _tile_dpbusd(1, 4, 7);
+      if constexpr (kGroups == 2) _tile_dpbusd(3, 5, 7);
     }
   }
   _tile_stored(0, sums, 64);
-  if constexpr (kTwo) _tile_stored(1, sums + 256, 64);
+  if constexpr (kChunks == 2) _tile_stored(1, sums + 256, 64);
+  if constexpr (kGroups == 2) _tile_stored(2, sums + 512, 64);
+  if constexpr (kGroups == 2 && kChunks == 2) _tile_stored(3, sums + 768, 64);
 }
+
+using MultiplyBlock = void (*)(const uint8_t*, int64_t, const int8_t*, int64_t, int64_t, int32_t*);
+constexpr MultiplyBlock kMultiplyBlock[2][2] = {{multiply_block<1, 1>, multiply_block<1, 2>},
+                                                {multiply_block<2, 1>, multiply_block<2, 2>}};
 
 }  // namespace
 
@@ -73,37 +85,36 @@ __attribute__((target("amx-tile,amx-int8,avx512f,avx512bw"))) void ternary_gemm_
     const TernaryMatrix& w, int64_t group_begin, int64_t group_end, const int8_t* packed,
     const QuantizedActivations* activations, int64_t batch, float* y) {
   const int64_t rows = w.rows(), cols = w.cols(), chunks = (batch + 15) / 16, k_tiles = cols / 64;
-  const int64_t chunk_bytes = k_tiles * kTileBytes;
-  const float* scales = w.scales();
-  static thread_local AlignedBytes tiles;  // one group's unpacked codes: cols * 16 bytes
-  static thread_local int64_t tiles_cols = 0;
-  if (tiles_cols < cols) tiles = allocate_aligned(static_cast<size_t>(cols * 16)), tiles_cols = cols;
+  const int64_t bytes = k_tiles * kTileBytes;  // a row group's unpacked codes, a chunk's activations
+  static thread_local AlignedBytes unpacked;   // two row groups' codes
+  static thread_local int64_t unpacked_bytes = 0;
+  if (unpacked_bytes < 2 * bytes) unpacked = allocate_aligned(static_cast<size_t>(2 * bytes)), unpacked_bytes = 2 * bytes;
   const TileConfig config;
   _tile_loadconfig(&config);  // per thread: tile state is the thread's own
-  alignas(64) int32_t sums[2 * 256];
-  for (int64_t g = group_begin; g < group_end; ++g) {
-    unpack_group(w.row(16 * g), w.row_bytes(), cols, tiles.get());
-    for (int64_t c = 0; c < chunks; c += 2) {
-      const bool two = c + 1 < chunks;
-      if (two)
-        multiply_chunks<true>(tiles.get(), packed + c * chunk_bytes, chunk_bytes, k_tiles, sums);
-      else
-        multiply_chunks<false>(tiles.get(), packed + c * chunk_bytes, chunk_bytes, k_tiles, sums);
-      // Tile row m is code row 16g + m, column n token 16(c + i) + n: a gather of column n gives
-      // token n's 16 rows, scaled as ternary_output does (same operations, same order) and stored
-      // as one vector.
-      const __m512i column = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-                                                _mm512_set1_epi32(16));
-      const __m512 row_scales = _mm512_loadu_ps(scales + 16 * g);
-      for (int64_t i = 0; i < (two ? 2 : 1); ++i) {
-        const int64_t first = 16 * (c + i), tokens = std::min<int64_t>(16, batch - first);
-        for (int64_t n = 0; n < tokens; ++n) {
-          const QuantizedActivations& a = activations[first + n];
-          const __m512i dot = _mm512_i32gather_epi32(_mm512_add_epi32(column, _mm512_set1_epi32(static_cast<int>(n))),
-                                                     sums + i * 256, 4);
-          const __m512 x = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(dot, _mm512_set1_epi32(a.sum))),
-                                         _mm512_set1_ps(a.scale));
-          _mm512_storeu_ps(y + (first + n) * rows + 16 * g, _mm512_mul_ps(x, row_scales));
+  alignas(64) int32_t sums[4 * 256];
+  // Column n of a sums tile, as gather offsets: token n's 16 rows.
+  const __m512i column = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                            _mm512_set1_epi32(16));
+  for (int64_t g0 = group_begin; g0 < group_end; g0 += 2) {
+    const int64_t groups = std::min<int64_t>(2, group_end - g0);
+    for (int64_t g = 0; g < groups; ++g) unpack_group(w.row(16 * (g0 + g)), w.row_bytes(), cols, unpacked.get() + g * bytes);
+    for (int64_t c0 = 0; c0 < chunks; c0 += 2) {
+      const int64_t pair = std::min<int64_t>(2, chunks - c0);
+      kMultiplyBlock[groups - 1][pair - 1](unpacked.get(), bytes, packed + c0 * bytes, bytes, k_tiles, sums);
+      // Token n's 16 rows, scaled as ternary_output does (same operations, same order), one store.
+      for (int64_t g = 0; g < groups; ++g) {
+        const int64_t first_row = 16 * (g0 + g);
+        const __m512 row_scales = _mm512_loadu_ps(w.scales() + first_row);
+        for (int64_t c = 0; c < pair; ++c) {
+          const int64_t first = 16 * (c0 + c), tokens = std::min<int64_t>(16, batch - first);
+          const int32_t* tile = sums + (2 * g + c) * 256;
+          for (int64_t n = 0; n < tokens; ++n) {
+            const QuantizedActivations& a = activations[first + n];
+            const __m512i dot = _mm512_i32gather_epi32(_mm512_add_epi32(column, _mm512_set1_epi32(static_cast<int>(n))), tile, 4);
+            const __m512 x = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(dot, _mm512_set1_epi32(a.sum))),
+                                           _mm512_set1_ps(a.scale));
+            _mm512_storeu_ps(y + (first + n) * rows + first_row, _mm512_mul_ps(x, row_scales));
+          }
         }
       }
     }
