@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "kernels/cpu_features.h"
+#include "kernels/exp_polynomial.h"
 
 namespace ternary::kernels {
 namespace {
@@ -29,8 +30,9 @@ TERNARY_ALWAYS_INLINE void attend(const float* q, const float* keys, const float
     scores[p] = (lanes[0] + lanes[1]) * inv_sqrt;
     max_score = std::max(max_score, scores[p]);
   }
+  for (int64_t p = 0; p < positions; ++p) scores[p] = exp_poly(scores[p] - max_score);  // vectorized
   float denom = 0;
-  for (int64_t p = 0; p < positions; ++p) denom += (scores[p] = std::exp(scores[p] - max_score));
+  for (int64_t p = 0; p < positions; ++p) denom += scores[p];  // in order: one chain, as every tier
   for (int64_t p = 0; p < positions; ++p) scores[p] /= denom;
   // Up to 64 outputs at a time, each summed over the positions in order, in a local accumulator
   // (out may alias nothing we know of, so it would round-trip memory): each value row is read
