@@ -169,8 +169,7 @@ void ternary_gemm(const TernaryMatrix& w, const QuantizedActivations* activation
       const int64_t threads = omp_get_num_threads(), id = omp_get_thread_num();
       const int64_t begin = tiles * id / threads, end = tiles * (id + 1) / threads;
       code_dot_rows_avx512vnni(w.row(4 * begin), w.row_bytes(), tokens_x[0], cols, end - begin, row_sums + 4 * begin);
-      for (int64_t r = 4 * begin; r < 4 * end; ++r)
-        y[r] = static_cast<float>(row_sums[r] - a.sum) * a.scale * w.scale(r);
+      for (int64_t r = 4 * begin; r < 4 * end; ++r) y[r] = ternary_output(row_sums[r], a, w.scale(r));
     }
   } else {
     auto tile = vnni ? code_dot_tile_avx512vnni : code_dot_tile_avx2;
