@@ -82,12 +82,9 @@ void pack_tokens_for_amx(const int8_t* const* x, int64_t batch, int64_t cols, in
 
 __attribute__((target("amx-tile,amx-int8,avx512f,avx512bw"))) void ternary_gemm_amx(
     const TernaryMatrix& w, int64_t group_begin, int64_t group_end, const int8_t* packed,
-    const QuantizedActivations* activations, int64_t batch, float* y) {
+    const QuantizedActivations* activations, int64_t batch, uint8_t* scratch, float* y) {
   const int64_t rows = w.rows(), cols = w.cols(), chunks = (batch + 15) / 16, k_tiles = cols / 64;
   const int64_t bytes = k_tiles * kTileBytes;  // a row group's unpacked codes, a chunk's activations
-  static thread_local AlignedBytes unpacked;   // two row groups' codes
-  static thread_local int64_t unpacked_bytes = 0;
-  if (unpacked_bytes < 2 * bytes) unpacked = allocate_aligned(static_cast<size_t>(2 * bytes)), unpacked_bytes = 2 * bytes;
   const TileConfig config;
   _tile_loadconfig(&config);  // per thread: tile state is the thread's own
   alignas(64) int32_t sums[4 * 256];
@@ -96,10 +93,10 @@ __attribute__((target("amx-tile,amx-int8,avx512f,avx512bw"))) void ternary_gemm_
                                             _mm512_set1_epi32(16));
   for (int64_t g0 = group_begin; g0 < group_end; g0 += 2) {
     const int64_t groups = std::min<int64_t>(2, group_end - g0);
-    for (int64_t g = 0; g < groups; ++g) unpack_group(w.row(16 * (g0 + g)), w.row_bytes(), cols, unpacked.get() + g * bytes);
+    for (int64_t g = 0; g < groups; ++g) unpack_group(w.row(16 * (g0 + g)), w.row_bytes(), cols, scratch + g * bytes);
     for (int64_t c0 = 0; c0 < chunks; c0 += 2) {
       const int64_t pair = std::min<int64_t>(2, chunks - c0);
-      kMultiplyBlock[groups - 1][pair - 1](unpacked.get(), bytes, packed + c0 * bytes, bytes, k_tiles, sums);
+      kMultiplyBlock[groups - 1][pair - 1](scratch, bytes, packed + c0 * bytes, bytes, k_tiles, sums);
       // Token n's 16 rows, scaled as ternary_output does (same operations, same order), one store.
       for (int64_t g = 0; g < groups; ++g) {
         const int64_t first_row = 16 * (g0 + g);

@@ -144,15 +144,24 @@ void ternary_gemm(const TernaryMatrix& w, const QuantizedActivations* activation
   const int64_t tiles = rows / 4;
   int64_t first_tile = 0;  // the 4-row tiles before it are done (AMX)
   if (batch >= kAmxMinBatch && tier == KernelTier::kAvx512Amx) {
+    // Everything the threads need is allocated here, outside the parallel region, where a
+    // bad_alloc can still reach the caller.
     static thread_local std::vector<int8_t> packed;
+    static thread_local AlignedBytes scratch;
+    static thread_local int64_t scratch_bytes = 0;
     packed.resize(static_cast<size_t>((batch + 15) / 16 * cols * 16));
     pack_tokens_for_amx(tokens_x, batch, cols, packed.data());
+    const int64_t per_thread = amx_scratch_bytes(cols), max_threads = omp_get_max_threads();
+    if (scratch_bytes < per_thread * max_threads)
+      scratch = allocate_aligned(static_cast<size_t>(per_thread * max_threads)), scratch_bytes = per_thread * max_threads;
     const int8_t* tokens_packed = packed.data();  // `packed` inside the region would be each thread's own
+    uint8_t* thread_scratch = scratch.get();
     const int64_t groups = rows / 16;
-#pragma omp parallel
+#pragma omp parallel num_threads(static_cast<int>(max_threads))
     {
       const int64_t threads = omp_get_num_threads(), id = omp_get_thread_num();
-      ternary_gemm_amx(w, groups * id / threads, groups * (id + 1) / threads, tokens_packed, activations, batch, y);
+      ternary_gemm_amx(w, groups * id / threads, groups * (id + 1) / threads, tokens_packed, activations, batch,
+                       thread_scratch + id * per_thread, y);
     }
     first_tile = groups * 4;
   }

@@ -58,9 +58,11 @@ inline float ternary_output(int32_t codes_dot, const QuantizedActivations& a, fl
 // in chunks of 16 tokens (the last one padded with zeros): (batch + 15) / 16 * cols * 16 bytes.
 void pack_tokens_for_amx(const int8_t* const* x, int64_t batch, int64_t cols, int8_t* out);
 // y rows [16 * group_begin, 16 * group_end) of every token, from `packed` (pack_tokens_for_amx).
-// Configures and releases the calling thread's tiles.
+// scratch: amx_scratch_bytes(w.cols()), 64-byte aligned, the calling thread's own. Configures and
+// releases the calling thread's tiles.
+inline int64_t amx_scratch_bytes(int64_t cols) { return 2 * cols * 16; }  // two row groups' unpacked codes
 void ternary_gemm_amx(const TernaryMatrix& w, int64_t group_begin, int64_t group_end, const int8_t* packed,
-                      const QuantizedActivations* activations, int64_t batch, float* y);
+                      const QuantizedActivations* activations, int64_t batch, uint8_t* scratch, float* y);
 // Decode (one token) over `tiles` consecutive 4-row tiles: sums[4i + r], as code_dot_tile_avx512vnni
 // gives them, in one call (no per-tile call or epilogue between tiles).
 void code_dot_rows_avx512vnni(const uint8_t* codes, int64_t row_bytes, const int8_t* x, int64_t cols, int64_t tiles,
