@@ -30,6 +30,7 @@ class F16Matrix {
   F16Matrix clone() const;                             // a deep copy (benchmarks rotate copies past the cache)
 
  private:
+  size_t storage_bytes() const { return static_cast<size_t>(tiles() * kTileRows * cols_ * 2); }  // padded tiles
   int64_t rows_ = 0, cols_ = 0;
   AlignedBytes data_;
 };

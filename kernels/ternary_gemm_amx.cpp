@@ -15,7 +15,7 @@
 namespace ternary::kernels {
 namespace {
 
-constexpr int64_t kTileBytes = 16 * 64;  // every tile here: 16 rows of 64 bytes
+constexpr int64_t kTileBytes = kAmxRows * 64;  // every tile here: 16 rows of 64 bytes
 
 // Tiles 0 - 3: sums (16 rows x 16 tokens, int32) of row group g and token chunk c at 2g + c;
 // 4, 5: the two row groups' codes; 6, 7: the two token chunks' activations. A 2 x 2 block loads
@@ -72,18 +72,17 @@ constexpr MultiplyBlock kMultiplyBlock[2][2] = {{multiply_block<1, 1>, multiply_
 }  // namespace
 
 void pack_tokens_for_amx(const int8_t* const* x, int64_t batch, int64_t cols, int8_t* out) {
-  const int64_t chunks = (batch + 15) / 16;
-  std::memset(out, 0, static_cast<size_t>(chunks * cols * 16));  // a last chunk's missing tokens multiply as 0
+  std::memset(out, 0, static_cast<size_t>(amx_packed_bytes(batch, cols)));  // a last chunk's missing tokens multiply as 0
   for (int64_t t = 0; t < batch; ++t)
     for (int64_t k = 0; k < cols / 64; ++k)
       for (int64_t q = 0; q < 16; ++q)  // dword q of the tile's 64 columns -> row q, token column t % 16
-        std::memcpy(out + ((t / 16) * (cols / 64) + k) * kTileBytes + q * 64 + (t % 16) * 4, x[t] + k * 64 + q * 4, 4);
+        std::memcpy(out + ((t / kAmxRows) * (cols / 64) + k) * kTileBytes + q * 64 + (t % kAmxRows) * 4, x[t] + k * 64 + q * 4, 4);
 }
 
 __attribute__((target("amx-tile,amx-int8,avx512f,avx512bw"))) void ternary_gemm_amx(
     const TernaryMatrix& w, int64_t group_begin, int64_t group_end, const int8_t* packed,
     const QuantizedActivations* activations, int64_t batch, uint8_t* scratch, float* y) {
-  const int64_t rows = w.rows(), cols = w.cols(), chunks = (batch + 15) / 16, k_tiles = cols / 64;
+  const int64_t rows = w.rows(), cols = w.cols(), chunks = (batch + kAmxRows - 1) / kAmxRows, k_tiles = cols / 64;
   const int64_t bytes = k_tiles * kTileBytes;  // a row group's unpacked codes, a chunk's activations
   const TileConfig config;
   _tile_loadconfig(&config);  // per thread: tile state is the thread's own
@@ -93,16 +92,16 @@ __attribute__((target("amx-tile,amx-int8,avx512f,avx512bw"))) void ternary_gemm_
                                             _mm512_set1_epi32(16));
   for (int64_t g0 = group_begin; g0 < group_end; g0 += 2) {
     const int64_t groups = std::min<int64_t>(2, group_end - g0);
-    for (int64_t g = 0; g < groups; ++g) unpack_group(w.row(16 * (g0 + g)), w.row_bytes(), cols, scratch + g * bytes);
+    for (int64_t g = 0; g < groups; ++g) unpack_group(w.row(kAmxRows * (g0 + g)), w.row_bytes(), cols, scratch + g * bytes);
     for (int64_t c0 = 0; c0 < chunks; c0 += 2) {
       const int64_t pair = std::min<int64_t>(2, chunks - c0);
       kMultiplyBlock[groups - 1][pair - 1](scratch, bytes, packed + c0 * bytes, bytes, k_tiles, sums);
       // Token n's 16 rows, scaled as ternary_output does (same operations, same order), one store.
       for (int64_t g = 0; g < groups; ++g) {
-        const int64_t first_row = 16 * (g0 + g);
+        const int64_t first_row = kAmxRows * (g0 + g);
         const __m512 row_scales = _mm512_loadu_ps(w.scales() + first_row);
         for (int64_t c = 0; c < pair; ++c) {
-          const int64_t first = 16 * (c0 + c), tokens = std::min<int64_t>(16, batch - first);
+          const int64_t first = kAmxRows * (c0 + c), tokens = std::min(kAmxRows, batch - first);
           const int32_t* tile = sums + (2 * g + c) * 256;
           for (int64_t n = 0; n < tokens; ++n) {
             const QuantizedActivations& a = activations[first + n];

@@ -44,8 +44,8 @@ KernelTier selected_tier() {
 
 namespace {
 
-// The smallest batch the AMX tier multiplies on tiles (16 tokens a tile; fewer leave it idle).
-constexpr int64_t kAmxMinBatch = 16;
+// The smallest batch the AMX tier multiplies on tiles (a tile's token chunk; fewer leave it idle).
+constexpr int64_t kAmxMinBatch = kAmxRows;
 
 // Written once, compiled per ISA level (TERNARY_ISA_VARIANTS): max |x| in 16 lanes (max is exact
 // in any order), and whether everything is finite (x - x is 0, or NaN for NaN and Inf).
@@ -149,21 +149,21 @@ void ternary_gemm(const TernaryMatrix& w, const QuantizedActivations* activation
     static thread_local std::vector<int8_t> packed;
     static thread_local AlignedBytes scratch;
     static thread_local int64_t scratch_bytes = 0;
-    packed.resize(static_cast<size_t>((batch + 15) / 16 * cols * 16));
+    packed.resize(static_cast<size_t>(amx_packed_bytes(batch, cols)));
     pack_tokens_for_amx(tokens_x, batch, cols, packed.data());
     const int64_t per_thread = amx_scratch_bytes(cols), max_threads = omp_get_max_threads();
     if (scratch_bytes < per_thread * max_threads)
       scratch = allocate_aligned(static_cast<size_t>(per_thread * max_threads)), scratch_bytes = per_thread * max_threads;
     const int8_t* tokens_packed = packed.data();  // `packed` inside the region would be each thread's own
     uint8_t* thread_scratch = scratch.get();
-    const int64_t groups = rows / 16;
+    const int64_t groups = rows / kAmxRows;
 #pragma omp parallel num_threads(static_cast<int>(max_threads))
     {
       const int64_t threads = omp_get_num_threads(), id = omp_get_thread_num();
       ternary_gemm_amx(w, groups * id / threads, groups * (id + 1) / threads, tokens_packed, activations, batch,
                        thread_scratch + id * per_thread, y);
     }
-    first_tile = groups * 4;
+    first_tile = groups * kAmxRows / 4;
   }
   if (batch == 1 && vnni) {
     // Decode: each thread streams its contiguous share of the tiles in one kernel call, then

@@ -54,13 +54,16 @@ void code_dot_tile_avx512vnni(const uint8_t* codes, int64_t row_bytes, const int
 inline float ternary_output(int32_t codes_dot, const QuantizedActivations& a, float w_scale) {
   return static_cast<float>(codes_dot - a.sum) * a.scale * w_scale;
 }
-// AMX: tokens (each as interleave_for_avx512 arranges it) laid out as tdpbusd's second operand,
-// in chunks of 16 tokens (the last one padded with zeros): (batch + 15) / 16 * cols * 16 bytes.
+// AMX: a tile multiply covers kAmxRows rows (a row group) and kAmxRows tokens (a token chunk).
+constexpr int64_t kAmxRows = 16;
+// Tokens (each as interleave_for_avx512 arranges it) laid out as tdpbusd's second operand, in
+// chunks of kAmxRows tokens (the last one padded with zeros): amx_packed_bytes(batch, cols) bytes.
+inline int64_t amx_packed_bytes(int64_t batch, int64_t cols) { return (batch + kAmxRows - 1) / kAmxRows * cols * kAmxRows; }
 void pack_tokens_for_amx(const int8_t* const* x, int64_t batch, int64_t cols, int8_t* out);
-// y rows [16 * group_begin, 16 * group_end) of every token, from `packed` (pack_tokens_for_amx).
-// scratch: amx_scratch_bytes(w.cols()), 64-byte aligned, the calling thread's own. Configures and
-// releases the calling thread's tiles.
-inline int64_t amx_scratch_bytes(int64_t cols) { return 2 * cols * 16; }  // two row groups' unpacked codes
+// y rows [kAmxRows * group_begin, kAmxRows * group_end) of every token, from `packed`
+// (pack_tokens_for_amx). scratch: amx_scratch_bytes(w.cols()), 64-byte aligned, the calling
+// thread's own. Configures and releases the calling thread's tiles.
+inline int64_t amx_scratch_bytes(int64_t cols) { return 2 * cols * kAmxRows; }  // two row groups' unpacked codes
 void ternary_gemm_amx(const TernaryMatrix& w, int64_t group_begin, int64_t group_end, const int8_t* packed,
                       const QuantizedActivations* activations, int64_t batch, uint8_t* scratch, float* y);
 // Decode (one token) over `tiles` consecutive 4-row tiles: sums[4i + r], as code_dot_tile_avx512vnni
